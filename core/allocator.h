@@ -1,0 +1,35 @@
+// Memory allocators. An Allocator hands out raw bytes of one kind of memory; tensors keep a
+// pointer to the allocator that owns their buffer, so allocators live for the whole process.
+//
+// GPU allocators are caching (see core/gpu.h): freed blocks go back to a per-stream pool and are
+// reused by later allocations on the same stream, so a steady-state training loop makes no
+// cudaMalloc/cudaFree calls. Reuse is safe without events because everything that touches a
+// block is ordered on that stream.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace kiln {
+
+enum class MemoryKind { kHost, kGpu };
+
+class Allocator {
+ public:
+  virtual ~Allocator() = default;
+  // Returns at least `bytes` bytes aligned to 64 (host) or 256 (GPU); throws
+  // ResourceExhaustedError when the memory cannot be had. A zero-byte request returns nullptr.
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void deallocate(void* ptr, size_t bytes) = 0;
+  virtual MemoryKind kind() const = 0;
+  // CUDA device ordinal for GPU memory, -1 for host memory.
+  virtual int gpu_ordinal() const { return -1; }
+  // The stream (cudaStream_t as void*) whose order makes reuse of freed blocks safe.
+  virtual void* stream() const { return nullptr; }
+  virtual std::string name() const = 0;
+};
+
+// The process-wide host allocator (64-byte aligned, thread-safe).
+Allocator* host_allocator();
+
+}  // namespace kiln

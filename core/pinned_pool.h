@@ -1,0 +1,54 @@
+// A bounded pool of equally sized page-locked host buffers, for staging device<->file transfers.
+// acquire() blocks while every buffer is out, so the pool bounds the host memory a streaming
+// save or restore can use, whatever the model size.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <vector>
+
+namespace kiln {
+
+class PinnedBufferPool {
+ public:
+  // Allocates `count` buffers of `buffer_bytes` each up front (pinned when a GPU exists).
+  PinnedBufferPool(size_t buffer_bytes, int count);
+  ~PinnedBufferPool();
+  PinnedBufferPool(const PinnedBufferPool&) = delete;
+  PinnedBufferPool& operator=(const PinnedBufferPool&) = delete;
+
+  // A buffer on loan; returns itself to the pool when destroyed.
+  class Lease {
+   public:
+    Lease() = default;
+    Lease(Lease&& o) noexcept : pool_(o.pool_), data_(o.data_) { o.pool_ = nullptr; o.data_ = nullptr; }
+    Lease& operator=(Lease&& o) noexcept;
+    ~Lease() { release(); }
+    void* data() const { return data_; }
+    size_t size() const;
+    void release();
+
+   private:
+    friend class PinnedBufferPool;
+    Lease(PinnedBufferPool* pool, void* data) : pool_(pool), data_(data) {}
+    PinnedBufferPool* pool_ = nullptr;
+    void* data_ = nullptr;
+  };
+
+  Lease acquire();
+  size_t buffer_bytes() const { return buffer_bytes_; }
+  int capacity() const { return static_cast<int>(all_.size()); }
+  int available() const;
+
+ private:
+  void give_back(void* data);
+
+  size_t buffer_bytes_;
+  std::vector<void*> all_;
+  std::vector<void*> free_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+}  // namespace kiln

@@ -1,0 +1,140 @@
+// numpy-style printing of tensors: nested brackets, aligned columns, floats with at most 8
+// significant fractional digits and trailing zeros dropped ("1.", "0.25"), scientific notation
+// when magnitudes span a wide range, "..." summaries above 1000 elements (3 edge items).
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace kiln {
+
+namespace {
+
+constexpr int64_t kSummarizeThreshold = 1000;
+constexpr int64_t kEdgeItems = 3;
+
+std::string strip_fraction(std::string s) {
+  // "1.50000000" -> "1.5", "2.00000000" -> "2."
+  size_t dot = s.find('.');
+  if (dot == std::string::npos) return s;
+  size_t end = s.find_first_of("eE");
+  std::string exp = end == std::string::npos ? "" : s.substr(end);
+  std::string mant = end == std::string::npos ? s : s.substr(0, end);
+  while (mant.size() > dot + 1 && mant.back() == '0') mant.pop_back();
+  return mant + exp;
+}
+
+// Formats every element as text; floats share one notation so the columns line up.
+std::vector<std::string> format_elements(const Tensor& host) {
+  int64_t n = host.num_elements();
+  std::vector<std::string> out(static_cast<size_t>(n));
+  char buf[64];
+  auto floats = [&](auto getter) {
+    double max_abs = 0, min_abs = INFINITY;
+    bool all_int = true;
+    for (int64_t i = 0; i < n; ++i) {
+      double v = getter(i);
+      if (!std::isfinite(v)) continue;
+      double a = std::fabs(v);
+      max_abs = std::max(max_abs, a);
+      if (a > 0) min_abs = std::min(min_abs, a);
+      if (v != std::floor(v)) all_int = false;
+    }
+    bool sci = max_abs >= 1e8 || (min_abs < 1e-4 && !all_int) ||
+               (min_abs < INFINITY && max_abs / min_abs > 1e3 && !all_int);
+    for (int64_t i = 0; i < n; ++i) {
+      double v = getter(i);
+      if (std::isnan(v)) { out[i] = "nan"; continue; }
+      if (std::isinf(v)) { out[i] = v > 0 ? "inf" : "-inf"; continue; }
+      std::snprintf(buf, sizeof buf, sci ? "%.8e" : "%.8f", v);
+      out[i] = strip_fraction(buf);
+    }
+    if (!sci) {  // pad fractions on the right so the decimal points align
+      size_t frac = 0;
+      for (auto& s : out) {
+        size_t dot = s.find('.');
+        if (dot != std::string::npos) frac = std::max(frac, s.size() - dot - 1);
+      }
+      for (auto& s : out) {
+        size_t dot = s.find('.');
+        if (dot != std::string::npos) s.append(frac - (s.size() - dot - 1), ' ');
+      }
+    }
+  };
+  switch (host.dtype()) {
+    case DType::kFloat: { auto p = host.data<float>(); floats([p](int64_t i) { return double(p[i]); }); break; }
+    case DType::kDouble: { auto p = host.data<double>(); floats([p](int64_t i) { return p[i]; }); break; }
+    case DType::kHalf: { auto p = host.data<Half>(); floats([p](int64_t i) { return double(float(p[i])); }); break; }
+    case DType::kBFloat16: { auto p = host.data<BFloat16>(); floats([p](int64_t i) { return double(float(p[i])); }); break; }
+    case DType::kInt32: { auto p = host.data<int32_t>(); for (int64_t i = 0; i < n; ++i) out[i] = std::to_string(p[i]); break; }
+    case DType::kInt64: { auto p = host.data<int64_t>(); for (int64_t i = 0; i < n; ++i) out[i] = std::to_string(p[i]); break; }
+    case DType::kInt16: { auto p = host.data<int16_t>(); for (int64_t i = 0; i < n; ++i) out[i] = std::to_string(p[i]); break; }
+    case DType::kInt8: { auto p = host.data<int8_t>(); for (int64_t i = 0; i < n; ++i) out[i] = std::to_string(p[i]); break; }
+    case DType::kUInt8: { auto p = host.data<uint8_t>(); for (int64_t i = 0; i < n; ++i) out[i] = std::to_string(p[i]); break; }
+    case DType::kBool: { auto p = host.data<bool>(); for (int64_t i = 0; i < n; ++i) out[i] = p[i] ? "True" : "False"; break; }
+    case DType::kString: { auto p = host.data<std::string>(); for (int64_t i = 0; i < n; ++i) out[i] = "b'" + p[i] + "'"; break; }
+    default: break;
+  }
+  return out;
+}
+
+struct Printer {
+  const std::vector<int64_t>& dims;
+  const std::vector<std::string>& elems;
+  bool summarize;
+  size_t width;
+  std::ostringstream os;
+
+  // Prints the sub-array at `depth` starting at flat offset `offset` with `stride` elements.
+  void print(int depth, int64_t offset, int indent) {
+    if (depth == static_cast<int>(dims.size())) {
+      std::string s = elems[offset];
+      if (s.size() < width) os << std::string(width - s.size(), ' ');
+      os << s;
+      return;
+    }
+    int64_t stride = 1;
+    for (size_t d = depth + 1; d < dims.size(); ++d) stride *= dims[d];
+    int64_t n = dims[depth];
+    bool last = depth == static_cast<int>(dims.size()) - 1;
+    os << "[";
+    for (int64_t i = 0; i < n; ++i) {
+      if (summarize && n > 2 * kEdgeItems && i == kEdgeItems) {
+        if (last) os << "...";
+        else os << "..." << std::string(dims.size() - depth - 1, '\n') << std::string(indent + 1, ' ');
+        if (last) os << " ";
+        i = n - kEdgeItems - 1;
+        continue;
+      }
+      print(depth + 1, offset + i * stride, indent + 1);
+      if (i + 1 < n) {
+        if (last) os << " ";
+        else os << std::string(dims.size() - depth - 1, '\n') << std::string(indent + 1, ' ');
+      }
+    }
+    os << "]";
+  }
+};
+
+}  // namespace
+
+std::string Tensor::to_string() const {
+  if (!valid()) return "<empty tensor>";
+  Tensor host = to_host();
+  std::vector<std::string> elems = format_elements(host);
+  const auto& dims = shape_.dims();
+  if (dims.empty()) return elems.empty() ? "" : elems[0];
+  if (num_elements() == 0) return "[]";
+  bool summarize = num_elements() > kSummarizeThreshold;
+  size_t width = 0;
+  for (const auto& s : elems) width = std::max(width, s.size());
+  Printer p{dims, elems, summarize, width, {}};
+  p.print(0, 0, 0);
+  return p.os.str();
+}
+
+}  // namespace kiln

@@ -1,0 +1,17 @@
+// kiln: the whole public API in one include.
+#pragma once
+
+#include "core/device_spec.h"
+#include "core/dtype.h"
+#include "core/errors.h"
+#include "core/gpu.h"
+#include "core/graph.h"
+#include "core/session.h"
+#include "core/shape.h"
+#include "core/tensor.h"
+#include "ops/array_ops.h"
+#include "ops/math_ops.h"
+#include "ops/nn_ops.h"
+#include "ops/random_ops.h"
+#include "ops/state_ops.h"
+#include "ops/variables.h"

@@ -1,0 +1,109 @@
+// Const, Placeholder, Identity, NoOp, Reshape, Fill, ZerosLike, OnesLike, Cast.
+#include "kernels/op_kernels/kernel_util.h"
+#include "kernels/op_kernels/op_kernels.h"
+
+namespace kiln::kernels {
+
+namespace {
+
+void const_kernel(OpKernelContext& ctx) {
+  const Tensor& value = ctx.attr<Tensor>("value");
+  ctx.set_output(0, to_device(ctx, value));
+}
+
+void placeholder_kernel(OpKernelContext& ctx) {
+  throw InvalidArgumentError("You must feed a value for placeholder tensor '" + ctx.node().name() +
+                             "' with dtype " + dtype_short_name(ctx.attr<DType>("dtype")) +
+                             " and shape " + ctx.attr<Shape>("shape").to_string());
+}
+
+void identity_kernel(OpKernelContext& ctx) { ctx.set_output(0, ctx.input(0)); }
+
+void no_op_kernel(OpKernelContext&) {}
+
+void reshape_kernel(OpKernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  std::vector<int64_t> dims = read_int_vector(ctx, ctx.input(1), "shape");
+  int unknown = -1;
+  int64_t product = 1;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] == -1 && unknown < 0) unknown = static_cast<int>(i);
+    else if (dims[i] < 0)
+      throw InvalidArgumentError(ctx.message("size " + std::to_string(i) + " must be non-negative, not " +
+                                             std::to_string(dims[i])));
+    else product *= dims[i];
+  }
+  if (unknown >= 0) {
+    if (product == 0 || x.num_elements() % product != 0)
+      throw InvalidArgumentError(ctx.message("Input to reshape is a tensor with " +
+                                             std::to_string(x.num_elements()) +
+                                             " values, but the requested shape " +
+                                             Shape(dims).to_string() + " cannot hold them"));
+    dims[unknown] = x.num_elements() / product;
+  } else if (product != x.num_elements()) {
+    throw InvalidArgumentError(ctx.message("Input to reshape is a tensor with " +
+                                           std::to_string(x.num_elements()) +
+                                           " values, but the requested shape has " +
+                                           std::to_string(product)));
+  }
+  ctx.set_output(0, x.reshaped(Shape(dims)));
+}
+
+void fill_with(OpKernelContext& ctx, const Shape& shape, const Tensor& host_value) {
+  Tensor out = ctx.allocate_output(0, host_value.dtype(), shape);
+  prims(ctx).fill(ctx.device(), host_value, out);
+}
+
+void fill_kernel(OpKernelContext& ctx) {
+  const Tensor& value = ctx.input(1);
+  if (value.rank() != 0)
+    throw InvalidArgumentError(ctx.message("value must be a scalar, got shape " + value.shape().to_string()));
+  fill_with(ctx, shape_from_input(ctx, 0), value.to_host());
+}
+
+Tensor scalar_of(DType dtype, float v) {
+  Tensor one(DType::kFloat, Shape{});
+  *one.data<float>() = v;
+  if (dtype == DType::kFloat) return one;
+  Tensor out(dtype, Shape{});
+  Device cpu(DeviceSpec::cpu(0));
+  cpu_primitives().cast(cpu, one, out);
+  return out;
+}
+
+void zeros_like_kernel(OpKernelContext& ctx) {
+  fill_with(ctx, ctx.input(0).shape(), scalar_of(ctx.input(0).dtype(), 0.0f));
+}
+
+void ones_like_kernel(OpKernelContext& ctx) {
+  fill_with(ctx, ctx.input(0).shape(), scalar_of(ctx.input(0).dtype(), 1.0f));
+}
+
+void cast_kernel(OpKernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  DType dst = ctx.attr<DType>("DstT");
+  if (x.dtype() == dst) {
+    ctx.set_output(0, x);
+    return;
+  }
+  if (x.dtype() == DType::kString || dst == DType::kString)
+    throw UnimplementedError(ctx.message("Cast to or from string is not supported"));
+  Tensor out = ctx.allocate_output(0, dst, x.shape());
+  prims(ctx).cast(ctx.device(), x, out);
+}
+
+}  // namespace
+
+void add_array_kernels(KernelList& list) {
+  list.push_back({"Const", {const_kernel, {}}});
+  list.push_back({"Placeholder", {placeholder_kernel, {}}});
+  list.push_back({"Identity", {identity_kernel, {}}});
+  list.push_back({"NoOp", {no_op_kernel, {}}});
+  list.push_back({"Reshape", {reshape_kernel, {1}}});
+  list.push_back({"Fill", {fill_kernel, {0, 1}}});
+  list.push_back({"ZerosLike", {zeros_like_kernel, {}}});
+  list.push_back({"OnesLike", {ones_like_kernel, {}}});
+  list.push_back({"Cast", {cast_kernel, {}}});
+}
+
+}  // namespace kiln::kernels

@@ -1,0 +1,19 @@
+#include "ops/register_ops.h"
+
+#include "ops/array_ops.h"
+#include "ops/math_ops.h"
+#include "ops/nn_ops.h"
+#include "ops/random_ops.h"
+#include "ops/state_ops.h"
+
+namespace kiln {
+
+void RegisterBuiltinOps() {
+  RegisterArrayOps();
+  RegisterStateOps();
+  RegisterMathOps();
+  RegisterNnOps();
+  RegisterRandomOps();
+}
+
+}  // namespace kiln

@@ -1,0 +1,551 @@
+// Tests for kernels/random/{philox,distributions}.h: Philox known answers,
+// uniform bit mapping, measured accuracy (ULP) of the libm-free log/sincos,
+// statistics of the normal and truncated-normal samplers (moments and
+// Kolmogorov-Smirnov), launch-geometry independence, and pinned golden bits
+// that the CUDA kernels must reproduce.
+//
+// Must be compiled like the kernels: -ffp-contract=off, no -ffast-math.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include "kernels/random/distributions.h"
+#include "kernels/random/philox.h"
+
+namespace kiln::random {
+namespace {
+
+// ----------------------------------------------------------------- Philox --
+
+struct Kat {
+  Uint32x4 ctr;
+  std::uint32_t key[2];
+  Uint32x4 expected;
+};
+
+// Random123 tests/kat_vectors, the three "philox4x32 10" lines
+// (fields: counter[4], key[2], expected[4]).
+TEST(Philox, Random123KnownAnswers) {
+  const Kat kats[] = {
+      {{{0, 0, 0, 0}}, {0, 0},
+       {{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}}},
+      {{{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}},
+       {0xffffffff, 0xffffffff},
+       {{0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}}},
+      {{{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}},
+       {0xa4093822, 0x299f31d0},
+       {{0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}}},
+  };
+  for (const Kat& k : kats) {
+    const Philox4x32 gen{{k.key[0], k.key[1]}};
+    const Uint32x4 out = gen(k.ctr);
+    for (int j = 0; j < 4; ++j) EXPECT_EQ(out.v[j], k.expected.v[j]) << j;
+  }
+}
+
+TEST(Philox, CounterAddCarries) {
+  const Uint32x4 a = counter_add(make_counter(~0ull, 5), 1);
+  EXPECT_EQ(a.v[0], 0u);
+  EXPECT_EQ(a.v[1], 0u);
+  EXPECT_EQ(a.v[2], 6u);
+  EXPECT_EQ(a.v[3], 0u);
+  const Uint32x4 b = counter_add(make_counter(0xfffffffeull, 0), 3);
+  EXPECT_EQ(b.v[0], 1u);
+  EXPECT_EQ(b.v[1], 1u);
+  const Uint32x4 c = counter_add(make_counter(~0ull, ~0ull), 1);  // wraps
+  for (int j = 0; j < 4; ++j) EXPECT_EQ(c.v[j], 0u);
+  const Uint32x4 d = counter_add_high(make_counter(7, ~0ull), 2);
+  EXPECT_EQ(d.v[0], 7u);
+  EXPECT_EQ(d.v[2], 1u);
+  EXPECT_EQ(d.v[3], 0u);
+  const Philox4x32 g = make_philox(0x0123456789abcdefull);
+  EXPECT_EQ(g.key[0], 0x89abcdefu);
+  EXPECT_EQ(g.key[1], 0x01234567u);
+}
+
+// ---------------------------------------------------------------- Uniform --
+
+TEST(Uniform, FloatBits) {
+  EXPECT_EQ(uint32_to_float01(0u), 0.0f);
+  EXPECT_EQ(uint32_to_float01(0xffffffffu), 1.0f - 0x1p-23f);
+  EXPECT_EQ(uint32_to_float01(1u), 0x1p-23f);
+  EXPECT_EQ(uint32_to_float01(0x00400000u), 0.5f);
+  EXPECT_EQ(uint32_to_float01(0xff800000u), 0.0f);  // top 9 bits ignored
+  std::mt19937 rng(1);
+  for (int i = 0; i < 1000000; ++i) {
+    const std::uint32_t x = rng();
+    const float u = uint32_to_float01(x);
+    ASSERT_GE(u, 0.0f);
+    ASSERT_LT(u, 1.0f);
+    ASSERT_EQ(u, static_cast<float>(x & 0x7fffffu) * 0x1p-23f);
+  }
+}
+
+TEST(Uniform, DoubleBits) {
+  EXPECT_EQ(uint32x2_to_double01(0u, 0u), 0.0);
+  EXPECT_EQ(uint32x2_to_double01(0xffffffffu, 0xffffffffu), 1.0 - 0x1p-52);
+  EXPECT_EQ(uint32x2_to_double01(1u, 0u), 0x1p-52);  // lo word = low bits
+  EXPECT_EQ(uint32x2_to_double01(0u, 0x80000u), 0.5);
+  EXPECT_EQ(uint32x2_to_double01(0u, 0xfff00000u), 0.0);  // top 12 ignored
+  std::mt19937_64 rng(2);
+  for (int i = 0; i < 1000000; ++i) {
+    const std::uint64_t x = rng();
+    const double u = uint32x2_to_double01(static_cast<std::uint32_t>(x),
+                                          static_cast<std::uint32_t>(x >> 32));
+    ASSERT_GE(u, 0.0);
+    ASSERT_LT(u, 1.0);
+    ASSERT_EQ(u, static_cast<double>(x & 0xfffffffffffffull) * 0x1p-52);
+  }
+}
+
+// ------------------------------------------------------ portable log/sincos --
+
+// Error of `got` in units of the last place of the exact value `ref`
+// (float ulp: 2^(exponent-23); double ulp: 2^(exponent-52)).
+double UlpErrFloat(float got, double ref) {
+  if (ref == 0.0) return got == 0.0f ? 0.0 : INFINITY;
+  int e;
+  std::frexp(ref, &e);
+  const double ulp = std::ldexp(1.0, std::max(e - 24, -149));
+  return std::fabs(static_cast<double>(got) - ref) / ulp;
+}
+double UlpErrDouble(double got, long double ref) {
+  if (ref == 0.0L) return got == 0.0 ? 0.0 : INFINITY;
+  int e;
+  std::frexp(ref, &e);
+  const long double ulp = std::ldexp(1.0L, std::max(e - 53, -1074));
+  return static_cast<double>(std::fabs(static_cast<long double>(got) - ref) /
+                             ulp);
+}
+// Distance in representable floats between two finite floats.
+std::int64_t UlpDist(float a, float b) {
+  auto ord = [](float f) {
+    std::int32_t i;
+    std::memcpy(&i, &f, 4);
+    return i < 0 ? static_cast<std::int64_t>(INT32_MIN) - i
+                 : static_cast<std::int64_t>(i);
+  };
+  return std::llabs(ord(a) - ord(b));
+}
+
+// Documented bounds (vs the exact value; measured maxima are printed).
+constexpr double kFloatLogMaxUlp = 1.0;
+constexpr double kFloatSinCosMaxUlp = 1.5;
+constexpr double kDoubleLogMaxUlp = 1.0;
+constexpr double kDoubleSinCosMaxUlp = 2.0;
+
+TEST(PortableMath, LogFloatUlp) {
+  double max_err = 0.0;
+  std::int64_t max_dist = 0;
+  float worst = 0.0f;
+  auto check = [&](float x) {
+    const float got = portable_log(x);
+    const double err = UlpErrFloat(got, std::log(static_cast<double>(x)));
+    if (err > max_err) {
+      max_err = err;
+      worst = x;
+    }
+    max_dist = std::max(max_dist, UlpDist(got, std::log(x)));
+  };
+  // Every u1 that Box-Muller can feed in: k * 2^-23, k = 1 .. 2^23.
+  for (std::uint32_t k = 1; k <= (1u << 23); ++k)
+    check(static_cast<float>(k) * 0x1p-23f);
+  // Every float in [0.5, 2] (the reduced-argument range), then a strided
+  // sweep over all positive finite floats including subnormals.
+  for (std::uint32_t b = 0x3f000000u; b <= 0x40000000u; ++b)
+    check(detail::float_of(b));
+  for (std::uint32_t b = 1; b < 0x7f800000u; b += 61) check(detail::float_of(b));
+  std::printf("portable_log(float): max error %.3f ulp (at %a) vs exact; "
+              "max %lld ulp vs std::log(float)\n",
+              max_err, worst, static_cast<long long>(max_dist));
+  EXPECT_LE(max_err, kFloatLogMaxUlp);
+  EXPECT_LE(max_dist, 2);
+}
+
+TEST(PortableMath, LogFloatSpecialValues) {
+  EXPECT_EQ(portable_log(0.0f), -INFINITY);
+  EXPECT_EQ(portable_log(-0.0f), -INFINITY);
+  EXPECT_EQ(portable_log(INFINITY), INFINITY);
+  EXPECT_TRUE(std::isnan(portable_log(-1.0f)));
+  EXPECT_TRUE(std::isnan(portable_log(NAN)));
+  EXPECT_EQ(detail::bits_of(portable_log(1.0f)), 0u);  // +0
+  EXPECT_EQ(portable_log(0x1p-149f), static_cast<float>(-149 * std::log(2.0)));
+  EXPECT_EQ(portable_log(0.0), -INFINITY);
+  EXPECT_EQ(portable_log(INFINITY * 1.0), INFINITY);
+  EXPECT_TRUE(std::isnan(portable_log(-2.0)));
+  EXPECT_EQ(detail::bits_of(portable_log(1.0)), 0u);
+  EXPECT_EQ(portable_log(0x1p-1074),
+            static_cast<double>(-1074 * std::log(2.0L)));
+}
+
+TEST(PortableMath, SinCosFloatUlp) {
+  double max_s = 0.0, max_c = 0.0;
+  std::int64_t dist = 0;
+  auto check = [&](float x) {
+    float s, c;
+    portable_sincos(x, &s, &c);
+    const double xd = x;
+    max_s = std::max(max_s, UlpErrFloat(s, std::sin(xd)));
+    max_c = std::max(max_c, UlpErrFloat(c, std::cos(xd)));
+    dist = std::max({dist, UlpDist(s, std::sin(x)), UlpDist(c, std::cos(x))});
+  };
+  // Every angle Box-Muller can produce: 2*pi * k*2^-23.
+  for (std::uint32_t k = 0; k < (1u << 23); ++k)
+    check(detail::mul_rn(0x1.921fb6p+2f, static_cast<float>(k) * 0x1p-23f));
+  // Every 3rd float in [0.25, 2*pi) (an exhaustive run gave the same
+  // maxima); strided below 0.25 and on [-2*pi, 0).
+  const std::uint32_t two_pi_bits = detail::bits_of(0x1.921fb6p+2f);
+  for (std::uint32_t b = 0x3e800000u; b < two_pi_bits; b += 3)
+    check(detail::float_of(b));
+  for (std::uint32_t b = 0; b < 0x3e800000u; b += 509) check(detail::float_of(b));
+  for (std::uint32_t b = 0; b < two_pi_bits; b += 211)
+    check(-detail::float_of(b));
+  std::printf("portable_sincos(float) on [-2pi, 2pi): max error sin %.3f, "
+              "cos %.3f ulp vs exact; max %lld ulp vs std::sin/cos(float)\n",
+              max_s, max_c, static_cast<long long>(dist));
+  EXPECT_LE(max_s, kFloatSinCosMaxUlp);
+  EXPECT_LE(max_c, kFloatSinCosMaxUlp);
+  EXPECT_LE(dist, 2);
+}
+
+TEST(PortableMath, SinCosOutsideDomainIsNan) {
+  float s, c;
+  portable_sincos(kSinCosMaxArgFloat * 2.0f, &s, &c);
+  EXPECT_TRUE(std::isnan(s) && std::isnan(c));
+  portable_sincos(NAN, &s, &c);
+  EXPECT_TRUE(std::isnan(s) && std::isnan(c));
+  double sd, cd;
+  portable_sincos(-INFINITY * 1.0, &sd, &cd);
+  EXPECT_TRUE(std::isnan(sd) && std::isnan(cd));
+  portable_sincos(kSinCosMaxArgFloat, &s, &c);  // the bound itself is valid
+  EXPECT_NEAR(s, std::sin(4096.0), 1e-6);
+}
+
+// Double inputs: random Box-Muller u1 values, dense neighbourhoods of 1 (where
+// log -> 0) and of the reduction switch at sqrt(2)/2, random positive doubles.
+TEST(PortableMath, LogDoubleUlp) {
+  double max_err = 0.0;
+  double worst = 0.0;
+  auto check = [&](double x) {
+    const double err = UlpErrDouble(portable_log(x), std::log(
+                                                         static_cast<long double>(x)));
+    if (err > max_err) {
+      max_err = err;
+      worst = x;
+    }
+  };
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 2000000; ++i) {
+    const std::uint64_t r = rng();
+    check(1.0 - uint32x2_to_double01(static_cast<std::uint32_t>(r),
+                                     static_cast<std::uint32_t>(r >> 32)));
+  }
+  for (double center : {1.0, 0.5, 0x1.6a09e667f3bcdp-1, 0x1.6a09e667f3bcdp+0}) {
+    double up = center, down = center;
+    for (int i = 0; i < 200000; ++i) {
+      check(up);
+      check(down);
+      up = std::nextafter(up, 4.0);
+      down = std::nextafter(down, 0.0);
+    }
+  }
+  for (int i = 0; i < 2000000; ++i) {
+    const double x = detail::double_of(rng() & 0x7fefffffffffffffull);
+    if (x > 0.0) check(x);
+  }
+  std::printf("portable_log(double): max error %.3f ulp (at %a)\n", max_err,
+              worst);
+  EXPECT_LE(max_err, kDoubleLogMaxUlp);
+}
+
+TEST(PortableMath, SinCosDoubleUlp) {
+  double max_s = 0.0, max_c = 0.0;
+  auto check = [&](double x) {
+    double s, c;
+    portable_sincos(x, &s, &c);
+    const long double xl = x;
+    max_s = std::max(max_s, UlpErrDouble(s, std::sin(xl)));
+    max_c = std::max(max_c, UlpErrDouble(c, std::cos(xl)));
+  };
+  std::mt19937_64 rng(4);
+  const double two_pi = 0x1.921fb54442d18p+2;
+  for (int i = 0; i < 3000000; ++i) {
+    const std::uint64_t r = rng();
+    check(detail::mul_rn(two_pi, uint32x2_to_double01(
+                                     static_cast<std::uint32_t>(r),
+                                     static_cast<std::uint32_t>(r >> 32))));
+  }
+  // Dense around k*pi/4 (zeros of sin/cos and quadrant switches).
+  for (int k = 0; k <= 8; ++k) {
+    const double center = static_cast<double>(k * 3.14159265358979323846L / 4);
+    double up = center, down = center;
+    for (int i = 0; i < 100000; ++i) {
+      check(up);
+      check(down);
+      check(-up);
+      up = std::nextafter(up, 10.0);
+      down = std::nextafter(down, -10.0);
+    }
+  }
+  std::printf("portable_sincos(double) on [-2pi, 2pi]: max error sin %.3f, "
+              "cos %.3f ulp\n", max_s, max_c);
+  EXPECT_LE(max_s, kDoubleSinCosMaxUlp);
+  EXPECT_LE(max_c, kDoubleSinCosMaxUlp);
+}
+
+// ------------------------------------------------------------- statistics --
+
+const Philox4x32 kGen = make_philox(0x5eed5eed12345678ull);
+const PhiloxCounter kBase = make_counter(0xfffffffffff00000ull, 42);  // carries
+
+double NormalCdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+
+// Kolmogorov-Smirnov D statistic of `xs` (sorted in place) against `cdf`.
+template <typename T, typename Cdf>
+double KsStatistic(std::vector<T>& xs, Cdf cdf) {
+  std::sort(xs.begin(), xs.end());
+  const double n = static_cast<double>(xs.size());
+  double d = 0.0;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const double f = cdf(static_cast<double>(xs[i]));
+    d = std::max({d, f - i / n, (i + 1) / n - f});
+  }
+  return d;
+}
+// Asymptotic critical value of D at alpha = 0.001: sqrt(-ln(alpha/2)/2)/sqrt(n).
+double KsCritical(std::size_t n) {
+  return std::sqrt(-std::log(0.001 / 2) / 2) / std::sqrt(static_cast<double>(n));
+}
+
+template <typename T>
+void Moments(const std::vector<T>& xs, double* mean, double* sd) {
+  double s = 0.0, s2 = 0.0;
+  for (T x : xs) s += x;
+  *mean = s / xs.size();
+  for (T x : xs) s2 += (x - *mean) * (x - *mean);
+  *sd = std::sqrt(s2 / (xs.size() - 1));
+}
+
+constexpr std::size_t kSamples = std::size_t{1} << 21;  // ~2.1e6
+
+TEST(Normal, FloatMomentsAndKs) {
+  std::vector<float> xs(kSamples);
+  for (std::uint64_t g = 0; g < kSamples / 4; ++g)
+    normal_float_group(kGen, kBase, g, &xs[4 * g]);
+  double mean, sd;
+  Moments(xs, &mean, &sd);
+  // Standard errors: 1/sqrt(n) = 6.9e-4 for the mean, ~4.9e-4 for sd.
+  EXPECT_NEAR(mean, 0.0, 0.0035);
+  EXPECT_NEAR(sd, 1.0, 0.0025);
+  const double d = KsStatistic(xs, NormalCdf);
+  std::printf("float normal: mean %.5f sd %.5f KS D %.6f (crit %.6f)\n", mean,
+              sd, d, KsCritical(kSamples));
+  EXPECT_LT(d, KsCritical(kSamples));
+}
+
+TEST(Normal, DoubleMomentsAndKs) {
+  std::vector<double> xs(kSamples);
+  for (std::uint64_t g = 0; g < kSamples / 2; ++g)
+    normal_double_group(kGen, kBase, g, &xs[2 * g]);
+  double mean, sd;
+  Moments(xs, &mean, &sd);
+  EXPECT_NEAR(mean, 0.0, 0.0035);
+  EXPECT_NEAR(sd, 1.0, 0.0025);
+  const double d = KsStatistic(xs, NormalCdf);
+  std::printf("double normal: mean %.5f sd %.5f KS D %.6f (crit %.6f)\n", mean,
+              sd, d, KsCritical(kSamples));
+  EXPECT_LT(d, KsCritical(kSamples));
+}
+
+TEST(Uniform, KsAgainstUniformCdf) {
+  std::vector<float> xf(kSamples);
+  std::vector<double> xd(kSamples);
+  for (std::uint64_t g = 0; g < kSamples / 4; ++g)
+    uniform_float_group(kGen, kBase, g, &xf[4 * g]);
+  for (std::uint64_t g = 0; g < kSamples / 2; ++g)
+    uniform_double_group(kGen, kBase, g, &xd[2 * g]);
+  const auto cdf = [](double x) { return x; };
+  EXPECT_LT(KsStatistic(xf, cdf), KsCritical(kSamples));
+  EXPECT_LT(KsStatistic(xd, cdf), KsCritical(kSamples));
+}
+
+// sd of N(0,1) truncated to [-2, 2]: sqrt(1 - 4 phi(2) / (Phi(2) - Phi(-2))).
+double TruncatedSd() {
+  const double phi2 = std::exp(-2.0) / std::sqrt(2.0 * M_PI);
+  return std::sqrt(1.0 - 4.0 * phi2 / (NormalCdf(2.0) - NormalCdf(-2.0)));
+}
+double TruncatedCdf(double x) {
+  return (NormalCdf(x) - NormalCdf(-2.0)) / (NormalCdf(2.0) - NormalCdf(-2.0));
+}
+
+template <typename T, int kPerGroup, typename GroupFn>
+void CheckTruncated(GroupFn group_fn, const char* name) {
+  std::vector<T> xs(kSamples);
+  for (std::uint64_t g = 0; g < kSamples / kPerGroup; ++g)
+    group_fn(kGen, kBase, g, &xs[kPerGroup * g]);
+  for (T x : xs) {
+    ASSERT_GE(x, T(-2));
+    ASSERT_LE(x, T(2));
+  }
+  double mean, sd;
+  Moments(xs, &mean, &sd);
+  EXPECT_NEAR(TruncatedSd(), 0.8796, 1e-4);
+  EXPECT_NEAR(mean, 0.0, 0.003);
+  EXPECT_NEAR(sd, TruncatedSd(), 0.002);
+  const double d = KsStatistic(xs, TruncatedCdf);
+  std::printf("%s truncated normal: mean %.5f sd %.5f (exact %.5f) KS D %.6f "
+              "(crit %.6f)\n", name, mean, sd, TruncatedSd(), d,
+              KsCritical(kSamples));
+  EXPECT_LT(d, KsCritical(kSamples));
+}
+
+TEST(TruncatedNormal, FloatRangeMomentsKs) {
+  CheckTruncated<float, kFloatsPerGroup>(truncated_normal_float_group, "float");
+}
+TEST(TruncatedNormal, DoubleRangeMomentsKs) {
+  CheckTruncated<double, kDoublesPerGroup>(truncated_normal_double_group,
+                                           "double");
+}
+
+// The retry rule is exactly as documented: rejected elements take the value
+// of the same element index at base + t * 2^96 (top counter word + t).
+TEST(TruncatedNormal, RetryUsesDocumentedCounters) {
+  int retried = 0;
+  for (std::uint64_t i = 0; i < 100000; ++i) {
+    const float x0 = normal_float_element(kGen, kBase, i);
+    if (std::fabs(x0) <= 2.0f) {
+      ASSERT_EQ(truncated_normal_float(kGen, kBase, i), x0);
+      continue;
+    }
+    PhiloxCounter c1 = kBase;
+    c1.v[3] += 1;
+    const float x1 = normal_float_element(kGen, c1, i);
+    if (std::fabs(x1) <= 2.0f) {
+      ASSERT_EQ(truncated_normal_float(kGen, kBase, i), x1);
+      ++retried;
+    }
+    const double d0 = normal_double_element(kGen, kBase, i);
+    const double d1 = normal_double_element(kGen, c1, i);
+    if (std::fabs(d0) > 2.0 && std::fabs(d1) <= 2.0) {
+      ASSERT_EQ(truncated_normal_double(kGen, kBase, i), d1);
+    }
+  }
+  EXPECT_GT(retried, 3000);  // ~4.5% of 1e5
+}
+
+// --------------------------------------------- launch-geometry independence --
+
+// Bitwise comparison helper.
+template <typename T>
+bool SameBits(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() &&
+         std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+}
+
+// Simulates kernels with different geometries: `threads` workers in a
+// grid-stride loop over elements (element-wise functions) processed in a
+// scrambled order, compared with the group functions.
+template <typename T, int kPerGroup, typename ElemFn, typename GroupFn>
+void CheckGeometry(ElemFn elem, GroupFn group) {
+  const std::size_t n = 4099 * kPerGroup;
+  std::vector<T> ref(n);
+  for (std::uint64_t g = 0; g < n / kPerGroup; ++g)
+    group(kGen, kBase, g, &ref[kPerGroup * g]);
+  std::mt19937 rng(5);
+  for (std::size_t threads : {1, 3, 32, 257, 1024, 100000}) {
+    std::vector<T> out(n);
+    std::vector<std::size_t> order(std::min(threads, n));
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), rng);  // threads run in any order
+    for (std::size_t t : order)
+      for (std::size_t i = t; i < n; i += threads) out[i] = elem(kGen, kBase, i);
+    EXPECT_TRUE(SameBits(out, ref)) << "threads=" << threads;
+  }
+  // Reverse group order gives the same bits too.
+  std::vector<T> rev(n);
+  for (std::uint64_t g = n / kPerGroup; g-- > 0;)
+    group(kGen, kBase, g, &rev[kPerGroup * g]);
+  EXPECT_TRUE(SameBits(rev, ref));
+}
+
+TEST(Determinism, ElementWiseMatchesGroupsInAnyOrder) {
+  CheckGeometry<float, kFloatsPerGroup>(uniform_float_element,
+                                        uniform_float_group);
+  CheckGeometry<float, kFloatsPerGroup>(normal_float_element,
+                                        normal_float_group);
+  CheckGeometry<float, kFloatsPerGroup>(truncated_normal_float,
+                                        truncated_normal_float_group);
+  CheckGeometry<double, kDoublesPerGroup>(uniform_double_element,
+                                          uniform_double_group);
+  CheckGeometry<double, kDoublesPerGroup>(normal_double_element,
+                                          normal_double_group);
+  CheckGeometry<double, kDoublesPerGroup>(truncated_normal_double,
+                                          truncated_normal_double_group);
+}
+
+// ------------------------------------------------------------ golden bits --
+
+// FNV-1a over the bit patterns of elements [0, n) for key/counter below. The
+// CUDA kernels must reproduce these exactly; a change here means every saved
+// random stream changes.
+template <typename T, typename ElemFn>
+std::uint64_t Fingerprint(ElemFn elem, std::size_t n) {
+  const Philox4x32 gen = make_philox(20240601);
+  const PhiloxCounter base = make_counter(123, 0);
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (std::size_t i = 0; i < n; ++i) {
+    const T x = elem(gen, base, i);
+    unsigned char b[sizeof(T)];
+    std::memcpy(b, &x, sizeof(T));
+    for (unsigned char c : b) h = (h ^ c) * 0x100000001b3ull;
+  }
+  return h;
+}
+
+TEST(GoldenBits, FirstElements) {
+  const Philox4x32 gen = make_philox(20240601);
+  const PhiloxCounter base = make_counter(123, 0);
+  std::printf("golden: uniform_f[0..3] = %a %a %a %a\n",
+              uniform_float_element(gen, base, 0),
+              uniform_float_element(gen, base, 1),
+              uniform_float_element(gen, base, 2),
+              uniform_float_element(gen, base, 3));
+  std::printf("golden: normal_f[0..3] = %a %a %a %a\n",
+              normal_float_element(gen, base, 0),
+              normal_float_element(gen, base, 1),
+              normal_float_element(gen, base, 2),
+              normal_float_element(gen, base, 3));
+  std::printf("golden: normal_d[0..1] = %a %a\n",
+              normal_double_element(gen, base, 0),
+              normal_double_element(gen, base, 1));
+  const std::size_t n = 1 << 16;
+  const std::uint64_t got[] = {
+      Fingerprint<float>(uniform_float_element, n),
+      Fingerprint<float>(normal_float_element, n),
+      Fingerprint<float>(truncated_normal_float, n),
+      Fingerprint<double>(uniform_double_element, n),
+      Fingerprint<double>(normal_double_element, n),
+      Fingerprint<double>(truncated_normal_double, n),
+  };
+  const std::uint64_t want[] = {
+      0xf9f5fd8a20cc48f2ull, 0xeddd5a9f03da378aull, 0x7cbea6d42a06f074ull,
+      0xef2b8eb3497934ebull, 0xc4214f225ab2e5cdull, 0x3f87f3d7de22fc85ull,
+  };
+  for (int j = 0; j < 6; ++j) {
+    std::printf("golden fingerprint %d: 0x%016llxull\n", j,
+                static_cast<unsigned long long>(got[j]));
+    EXPECT_EQ(got[j], want[j]) << j;
+  }
+}
+
+}  // namespace
+}  // namespace kiln::random
