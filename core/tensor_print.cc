@@ -3,6 +3,7 @@
 // when magnitudes span a wide range, "..." summaries above 1000 elements (3 edge items).
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <string>
@@ -17,22 +18,26 @@ namespace {
 constexpr int64_t kSummarizeThreshold = 1000;
 constexpr int64_t kEdgeItems = 3;
 
-std::string strip_fraction(std::string s) {
-  // "1.50000000" -> "1.5", "2.00000000" -> "2."
-  size_t dot = s.find('.');
-  if (dot == std::string::npos) return s;
-  size_t end = s.find_first_of("eE");
-  std::string exp = end == std::string::npos ? "" : s.substr(end);
-  std::string mant = end == std::string::npos ? s : s.substr(0, end);
-  while (mant.size() > dot + 1 && mant.back() == '0') mant.pop_back();
-  return mant + exp;
+// The shortest text (at most kPrecision digits after the point) that reads back as the same
+// value at the tensor's precision, as numpy's default "unique" float printing: 0.1f prints as
+// "0.1", not "0.100000001"; integral values keep their point ("2.").
+constexpr int kPrecision = 8;
+std::string shortest(double v, bool single, bool sci) {
+  char buf[64];
+  for (int p = 0; p <= kPrecision; ++p) {
+    std::snprintf(buf, sizeof buf, sci ? "%#.*e" : "%#.*f", p, v);
+    double back = std::strtod(buf, nullptr);
+    if (single ? static_cast<float>(back) == static_cast<float>(v) : back == v) return buf;
+  }
+  std::snprintf(buf, sizeof buf, sci ? "%#.*e" : "%#.*f", kPrecision, v);
+  return buf;
 }
 
 // Formats every element as text; floats share one notation so the columns line up.
 std::vector<std::string> format_elements(const Tensor& host) {
   int64_t n = host.num_elements();
   std::vector<std::string> out(static_cast<size_t>(n));
-  char buf[64];
+  bool single = host.dtype() != DType::kDouble;
   auto floats = [&](auto getter) {
     double max_abs = 0, min_abs = INFINITY;
     bool all_int = true;
@@ -50,8 +55,7 @@ std::vector<std::string> format_elements(const Tensor& host) {
       double v = getter(i);
       if (std::isnan(v)) { out[i] = "nan"; continue; }
       if (std::isinf(v)) { out[i] = v > 0 ? "inf" : "-inf"; continue; }
-      std::snprintf(buf, sizeof buf, sci ? "%.8e" : "%.8f", v);
-      out[i] = strip_fraction(buf);
+      out[i] = shortest(v, single, sci);
     }
     if (!sci) {  // pad fractions on the right so the decimal points align
       size_t frac = 0;

@@ -18,7 +18,7 @@ struct RandomOptions {
   double minval = 0.0;  // random_uniform
   double maxval = 1.0;
   DType dtype = DType::kFloat;
-  std::optional<int64_t> seed;
+  std::optional<int64_t> seed{};
 };
 
 // RandomStandardNormal -> Mul (stddev) -> Add (mean), named "random_normal/..." as in TF.

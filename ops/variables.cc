@@ -47,6 +47,12 @@ Variable::Variable(Graph& g, Output initial_value, const std::string& name, Vari
   for (const std::string& c : collections) g.add_to_collection(c, record_);
 }
 
+Output Variable::read_value() const {
+  Graph& g = graph();
+  auto scope = g.name_scope(name() + "/");
+  return identity(ref(), "read");
+}
+
 Output Variable::assign(Output value, const std::string& name) const {
   return kiln::assign(ref(), value, true, name);
 }

@@ -14,7 +14,7 @@ struct VariableOptions {
   bool validate_shape = true;
   // Collections to add the variable to; empty means TF's default (variables, plus
   // trainable_variables when trainable).
-  std::vector<std::string> collections;
+  std::vector<std::string> collections{};
 };
 
 class Variable {
@@ -38,6 +38,11 @@ class Variable {
   Graph& graph() const { return *record_.variable->graph(); }
   bool trainable() const { return record_.trainable; }
   const VariableRecord& record() const { return record_; }
+
+  // A fresh read of the current value (an Identity of "v:0" named "read"), as TF's
+  // read_value(): built inside control_dependencies it observes the effects it depends on,
+  // which the snapshot value() created with the variable does not.
+  Output read_value() const;
 
   Output assign(Output value, const std::string& name = "Assign") const;
   Output assign_add(Output value, const std::string& name = "AssignAdd") const;

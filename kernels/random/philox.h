@@ -73,17 +73,15 @@ KILN_HD inline Philox4x32 make_philox(std::uint64_t seed) {
 
 // Counter whose low 64 bits are `lo` and high 64 bits are `hi`.
 KILN_HD inline Uint32x4 make_counter(std::uint64_t lo, std::uint64_t hi = 0) {
-  return Uint32x4{{static_cast<std::uint32_t>(lo),
-                   static_cast<std::uint32_t>(lo >> 32),
-                   static_cast<std::uint32_t>(hi),
-                   static_cast<std::uint32_t>(hi >> 32)}};
+  return Uint32x4{
+      {static_cast<std::uint32_t>(lo), static_cast<std::uint32_t>(lo >> 32),
+       static_cast<std::uint32_t>(hi), static_cast<std::uint32_t>(hi >> 32)}};
 }
 
 // c + offset (mod 2^128): offset is added to the low 64 bits and the carry
 // propagates into the high 64 bits.
 KILN_HD inline Uint32x4 counter_add(const Uint32x4& c, std::uint64_t offset) {
-  const std::uint64_t lo =
-      (static_cast<std::uint64_t>(c.v[1]) << 32) | c.v[0];
+  const std::uint64_t lo = (static_cast<std::uint64_t>(c.v[1]) << 32) | c.v[0];
   std::uint64_t hi = (static_cast<std::uint64_t>(c.v[3]) << 32) | c.v[2];
   const std::uint64_t new_lo = lo + offset;
   if (new_lo < lo) ++hi;  // carry out of the low half
@@ -93,8 +91,7 @@ KILN_HD inline Uint32x4 counter_add(const Uint32x4& c, std::uint64_t offset) {
 // c + (offset << 64) (mod 2^128): adds to the high 64 bits only.
 KILN_HD inline Uint32x4 counter_add_high(const Uint32x4& c,
                                          std::uint64_t offset) {
-  const std::uint64_t lo =
-      (static_cast<std::uint64_t>(c.v[1]) << 32) | c.v[0];
+  const std::uint64_t lo = (static_cast<std::uint64_t>(c.v[1]) << 32) | c.v[0];
   const std::uint64_t hi =
       ((static_cast<std::uint64_t>(c.v[3]) << 32) | c.v[2]) + offset;
   return make_counter(lo, hi);

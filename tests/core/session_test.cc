@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <thread>
 
 #include <kiln/kiln.h>
@@ -106,7 +107,7 @@ TEST(Session, ControlDependenciesOrderEffects) {
   Output read;
   {
     auto deps = g.control_dependencies({doubled.node});
-    read = identity(v.value(), "read_after");
+    read = v.read_value();
   }
   Session s(g, cpu_only());
   s.run(v.initializer());
