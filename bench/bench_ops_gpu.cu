@@ -110,8 +110,10 @@ k::Device& gpu0(k::Session& sess) { return sess.devices().get(k::DeviceSpec::gpu
 cudaStream_t stream_of(k::Device& d) { return static_cast<cudaStream_t>(d.stream()); }
 
 // Times sess.run(target) per iteration (wall clock, run() synchronizes); mean seconds per run.
+// Also reports cudaMalloc calls per steady-state run, which should be 0 (caching allocator, G11).
 double time_runs(benchmark::State& state, k::Session& sess, k::Operation target) {
   for (int i = 0; i < 3; ++i) sess.run(target);  // placement, plan, allocator cache, clocks
+  const int64_t mallocs_before = k::gpu::allocator_stats().device_mallocs;
   double seconds = 0;
   for (auto _ : state) {
     auto t0 = std::chrono::steady_clock::now();
@@ -120,6 +122,8 @@ double time_runs(benchmark::State& state, k::Session& sess, k::Operation target)
     state.SetIterationTime(dt);
     seconds += dt;
   }
+  state.counters["cudaMalloc_per_run"] =
+      double(k::gpu::allocator_stats().device_mallocs - mallocs_before) / state.iterations();
   return seconds / static_cast<double>(state.iterations());
 }
 

@@ -45,7 +45,6 @@ def main():
     args = ap.parse_args()
 
     failed = False
-    print(f"{'benchmark':44} {'counter':16} {'value':>10} {'target':>10}  verdict")
     for program in args.only or TARGETS:
         path = os.path.join(args.bin, program)
         if not os.path.exists(path):
@@ -53,7 +52,8 @@ def main():
             continue
         report = run(path, args.min_time)
         ctx = report["context"]
-        print(f"# {program}: {ctx.get('gpu', 'no GPU')}, {ctx.get('num_cpus')} CPUs, {ctx.get('date')}")
+        print(f"\n# {program}: {ctx.get('gpu', 'no GPU')}, {ctx.get('num_cpus')} CPUs, {ctx.get('date')}")
+        print(f"{'benchmark':44} {'counter':16} {'value':>10} {'target':>10}  verdict")
         for b in report["benchmarks"]:
             name = b["name"]
             if b.get("error_occurred"):

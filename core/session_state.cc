@@ -28,6 +28,18 @@ std::vector<std::string> SessionState::variable_names() const {
   return names;
 }
 
+Tensor SessionState::cached_constant(const Node* node, DeviceSpec device,
+                                     const std::function<Tensor()>& make) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = constants_.find({node, device});
+    if (it != constants_.end()) return it->second;
+  }
+  Tensor t = make();  // outside the lock: may copy to a device
+  std::lock_guard<std::mutex> lock(mu_);
+  return constants_.emplace(std::make_pair(node, device), t).first->second;
+}
+
 uint64_t SessionState::reserve_random(const Node* node, uint64_t count) {
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t& offset = random_offsets_[node];

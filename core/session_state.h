@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,10 @@ class SessionState {
   VariableState* find_variable(const std::string& name);
   std::vector<std::string> variable_names() const;
 
+  // The device copy of a Const node's value on `device`, made by `make` on first use: a GPU
+  // graph uploads each constant once per session, not once per run.
+  Tensor cached_constant(const Node* node, DeviceSpec device, const std::function<Tensor()>& make);
+
   // Reserves `count` Philox counter groups for a stateful random node; returns the first.
   // Successive runs of the same node continue the stream instead of repeating it.
   uint64_t reserve_random(const Node* node, uint64_t count);
@@ -40,6 +45,7 @@ class SessionState {
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<VariableState>> variables_;
   std::map<const Node*, uint64_t> random_offsets_;
+  std::map<std::pair<const Node*, DeviceSpec>, Tensor> constants_;
 };
 
 }  // namespace kiln

@@ -59,6 +59,52 @@ std::string Shape::to_tuple_string() const {
   return s + ")";
 }
 
+std::vector<int64_t> resolve_reshape(const Shape& input, std::vector<int64_t> requested) {
+  int unknown = -1;
+  int64_t product = 1;
+  bool request_has_zero = false;
+  for (size_t i = 0; i < requested.size(); ++i) {
+    if (requested[i] == -1) {
+      if (unknown >= 0)
+        throw InvalidArgumentError("Only one input size may be -1, not both " +
+                                   std::to_string(unknown) + " and " + std::to_string(i));
+      unknown = static_cast<int>(i);
+    } else if (requested[i] < 0) {
+      throw InvalidArgumentError("Size " + std::to_string(i) + " must be non-negative, not " +
+                                 std::to_string(requested[i]));
+    } else if (requested[i] == 0) {
+      request_has_zero = true;
+    } else {
+      product *= requested[i];
+    }
+  }
+  if (!input.fully_defined()) return requested;  // checked again when the tensor is known
+  int64_t input_elements = input.num_elements();
+  std::string want = Shape(requested).to_string();
+  if (unknown >= 0) {
+    int64_t counted = 1;
+    bool input_has_zero = false;
+    for (int64_t d : input.dims()) {
+      if (d > 0 || !request_has_zero) counted *= d;
+      else input_has_zero = true;
+    }
+    int64_t missing = product == 0 ? 0 : counted / product;
+    if (!input_has_zero && product * missing != counted)
+      throw InvalidArgumentError("Input to reshape is a tensor with " +
+                                 std::to_string(input_elements) +
+                                 " values, but the requested shape requires a multiple of " +
+                                 std::to_string(product) + " (shape " + want + ")");
+    requested[unknown] = missing;
+  }
+  int64_t out = 1;
+  for (int64_t d : requested) out *= d;
+  if (out != input_elements)
+    throw InvalidArgumentError("Input to reshape is a tensor with " +
+                               std::to_string(input_elements) + " values, but the requested shape " +
+                               Shape(requested).to_string() + " has " + std::to_string(out));
+  return requested;
+}
+
 Shape broadcast_shapes(const Shape& a, const Shape& b) {
   if (a.unknown_rank() || b.unknown_rank()) return Shape::unknown();
   size_t rank = std::max(a.dims().size(), b.dims().size());

@@ -45,6 +45,12 @@ class Shape {
   bool unknown_rank_ = false;
 };
 
+// Resolves a Reshape request against the input's shape as TensorFlow does: at most one -1,
+// inferred from the element count (zero-size dimensions are left out of both counts when the
+// request itself has a 0, so [0,3] -> {0,-1} gives [0,3]). Throws InvalidArgumentError.
+// `input` may be partially known; then only what is known is checked and -1 may stay -1.
+std::vector<int64_t> resolve_reshape(const Shape& input, std::vector<int64_t> requested);
+
 // numpy broadcasting of two (possibly partial) shapes; throws InvalidArgumentError naming both
 // shapes when they cannot broadcast.
 Shape broadcast_shapes(const Shape& a, const Shape& b);

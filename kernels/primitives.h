@@ -4,7 +4,10 @@
 // device the node runs on. Every primitive:
 //  - receives outputs already allocated on `device` with their final shapes,
 //  - runs on the device's stream (CUDA) and may return before the work is done,
-//  - throws kiln errors (InvalidArgumentError for bad values, InternalError for CUDA failures).
+//  - throws kiln errors (InvalidArgumentError for bad values, InternalError for CUDA failures),
+//  - may be given an `out` that aliases an input of the same shape (elementwise in-place updates).
+// CPU and GPU agree bit for bit on integer results, casts, fills and random bits; floating-point
+// math agrees to rounding.
 #pragma once
 
 #include <cstdint>
@@ -39,23 +42,28 @@ struct Primitives {
   // out = op(x); same shape; float32/float64 (Neg/Square: int32/int64 too).
   void (*unary)(Device& device, UnaryOp op, const Tensor& x, Tensor& out);
   // out = a op b with numpy broadcasting described by `b` (see kernels/broadcast.h);
-  // float32/float64/int32/int64. Integer kDiv truncates; integer division by zero throws on CPU.
+  // float32/float64/int32/int64. Integer kDiv truncates; integer division by zero throws on the
+  // CPU and gives an unspecified value on the GPU; lowest / -1 wraps on both.
   void (*binary)(Device& device, BinaryOp op, const Tensor& a, const Tensor& b,
                  const BroadcastPlan& plan, Tensor& out);
-  // Element conversion between any two dtypes except strings (float->int truncates toward 0,
-  // nonzero->true for bool).
+  // Element conversion between any two dtypes except strings (float->int truncates toward 0 and
+  // saturates at the target's range, NaN->0; nonzero->true for bool; 16-bit floats round to
+  // nearest even).
   void (*cast)(Device& device, const Tensor& x, Tensor& out);
-  // Fills `out` with the single value in `value` (a host tensor of out's dtype).
+  // Fills `out` with the single value in `value` (a host tensor of out's dtype; any dtype,
+  // strings on the CPU only).
   void (*fill)(Device& device, const Tensor& value, Tensor& out);
   // out[o, i] = reduce_j x[o, j, i]; kMean divides by `reduced` (integer division for ints);
-  // kMax of an empty reduction gives the lowest value. float32/float64/int32/int64.
+  // kMax of an empty reduction gives -inf for floats and lowest() for ints; kMean of an empty
+  // reduction gives NaN for floats and 0 for ints. float32/float64/int32/int64.
   void (*reduce)(Device& device, ReduceOp op, const Tensor& x, ReduceShape shape, Tensor& out);
-  // Copies x permuted so that out's dimension d is x's dimension perm[d] (out preallocated).
+  // Copies x permuted so that out's dimension d is x's dimension perm[d] (out preallocated);
+  // at most 8 dimensions after merging the ones that stay adjacent (GPU).
   void (*transpose)(Device& device, const Tensor& x, const std::vector<int>& perm, Tensor& out);
   // out = op(a) @ op(b) for rank-2 float32/float64 (int32/int64 on CPU only).
   void (*matmul)(Device& device, const Tensor& a, const Tensor& b, bool transpose_a,
                  bool transpose_b, Tensor& out);
-  // Row-wise softmax of logits viewed as [rows, cols] (cols = last dimension).
+  // Row-wise softmax of logits viewed as [rows, cols] (cols = last dimension; rank 0 is 1x1).
   void (*softmax)(Device& device, const Tensor& logits, Tensor& out);
   // loss[b] = logsumexp(logits[b]) - logits[b, labels[b]], backprop = softmax - onehot.
   // Labels int32/int64. CPU throws InvalidArgumentError for a label outside [0, classes);
@@ -65,7 +73,8 @@ struct Primitives {
   // Fills float32/float64 `out` from Philox4x32-10 with the per-element counter mapping of
   // kernels/random/distributions.h, so CPU and GPU agree bit for bit on the uniform bits.
   void (*random)(Device& device, RandomDist dist, RandomSeed seed, Tensor& out);
-  // Copies src into dst (same dtype and element count, both on `device`).
+  // Copies src into dst (same dtype and element count, both on `device`; any dtype, strings on
+  // the CPU only).
   void (*copy)(Device& device, const Tensor& src, Tensor& dst);
 };
 

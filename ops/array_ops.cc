@@ -128,13 +128,13 @@ void RegisterArrayOps() {
   r.add(OpDefBuilder("Identity").inputs(1, 1).infer(unchanged_shape));
   r.add(OpDefBuilder("NoOp").infer([](InferenceContext&) {}));
   r.add(OpDefBuilder("Reshape").inputs(2, 2).defaults({{"Tshape", DType::kInt32}}).infer([](InferenceContext& c) {
-           c.set_output(0, c.input_dtype(0),
-                        shape_from_const_input(c, 1, c.input_shape(0).num_elements()));
+           Shape in = c.input_shape(0);
+           c.set_output(0, c.input_dtype(0), shape_from_const_input(c, 1, &in));
          }));
   r.add(OpDefBuilder("Fill").inputs(2, 2).defaults({{"index_type", DType::kInt32}}).infer([](InferenceContext& c) {
            if (c.input_shape(1).rank() > 0)
              throw c.invalid("value must be a scalar, got shape " + c.input_shape(1).to_string());
-           c.set_output(0, c.input_dtype(1), shape_from_const_input(c, 0, -1));
+           c.set_output(0, c.input_dtype(1), shape_from_const_input(c, 0));
          }));
   r.add(OpDefBuilder("ZerosLike").inputs(1, 1).infer(unchanged_shape));
   r.add(OpDefBuilder("OnesLike").inputs(1, 1).infer(unchanged_shape));

@@ -66,7 +66,7 @@ void binary_broadcast_shape(InferenceContext& c) {
   c.set_output(0, c.input_dtype(0), out);
 }
 
-Shape shape_from_const_input(InferenceContext& c, int input, int64_t known_elements) {
+Shape shape_from_const_input(InferenceContext& c, int input, const Shape* reshape_input) {
   const Tensor* t = c.input_constant(input);
   Shape in_shape = c.input_shape(input);
   if (!t) {
@@ -78,30 +78,15 @@ Shape shape_from_const_input(InferenceContext& c, int input, int64_t known_eleme
   else if (t->dtype() == DType::kInt64) dims = t->to_vector<int64_t>();
   else throw c.invalid("shape input must be int32 or int64");
   if (t->rank() > 1) throw c.invalid("shape input must be a vector, got " + t->shape().to_string());
-  // A single -1 is inferred from the element count when that is known.
-  int unknown = -1;
-  int64_t product = 1;
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (dims[i] == -1) {
-      if (unknown >= 0) throw c.invalid("can only infer one unknown dimension");
-      unknown = static_cast<int>(i);
-    } else if (dims[i] < 0) {
-      throw c.invalid("dimension " + std::to_string(i) + " is negative: " + std::to_string(dims[i]));
-    } else {
-      product *= dims[i];
-    }
+  if (!reshape_input) {
+    for (size_t i = 0; i < dims.size(); ++i)
+      if (dims[i] < 0) throw c.invalid("dimension " + std::to_string(i) + " is negative: " + std::to_string(dims[i]));
+    return Shape(dims);
   }
-  if (known_elements >= 0) {
-    if (unknown >= 0) {
-      if (product == 0 || known_elements % product != 0)
-        throw c.invalid("cannot reshape a tensor with " + std::to_string(known_elements) +
-                        " elements to shape " + Shape(dims).to_string());
-      dims[unknown] = known_elements / product;
-    } else if (product != known_elements) {
-      throw c.invalid("cannot reshape a tensor with " + std::to_string(known_elements) +
-                      " elements to shape " + Shape(dims).to_string() + " (" +
-                      std::to_string(product) + " elements)");
-    }
+  try {
+    dims = resolve_reshape(*reshape_input, dims);
+  } catch (const InvalidArgumentError& e) {
+    throw c.invalid(e.what());
   }
   return Shape(dims);
 }

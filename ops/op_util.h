@@ -27,8 +27,9 @@ std::string scope_name(Graph& g);
 // Shape functions.
 void unchanged_shape(InferenceContext& c);             // output 0 = input 0
 void binary_broadcast_shape(InferenceContext& c);      // numpy broadcasting of inputs 0 and 1
-// Reads a shape from a constant int32/int64 input (e.g. Reshape's shape); unknown otherwise.
-Shape shape_from_const_input(InferenceContext& c, int input, int64_t known_elements);
+// Reads a shape from a constant int32/int64 input; unknown otherwise. With `reshape_input`, the
+// request is resolved against that shape as Reshape does (-1 inferred, counts checked).
+Shape shape_from_const_input(InferenceContext& c, int input, const Shape* reshape_input = nullptr);
 
 // The dtype attr every elementwise op carries.
 AttrMap t_attr(DType dtype);

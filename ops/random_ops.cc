@@ -37,7 +37,7 @@ void random_shape(InferenceContext& c) {
   DType dtype = c.attr<DType>("dtype");
   if (!dtype_is_floating(dtype))
     throw c.invalid(std::string("dtype must be floating point, got ") + dtype_name(dtype));
-  c.set_output(0, dtype, shape_from_const_input(c, 0, -1));
+  c.set_output(0, dtype, shape_from_const_input(c, 0));
 }
 
 }  // namespace

@@ -8,7 +8,12 @@ namespace {
 
 void const_kernel(OpKernelContext& ctx) {
   const Tensor& value = ctx.attr<Tensor>("value");
-  ctx.set_output(0, to_device(ctx, value));
+  if (!ctx.device().is_gpu()) {
+    ctx.set_output(0, value);  // host constants are used in place (nothing writes to inputs)
+    return;
+  }
+  ctx.set_output(0, ctx.session_state().cached_constant(&ctx.node(), ctx.device().spec(),
+                                                        [&] { return to_device(ctx, value); }));
 }
 
 void placeholder_kernel(OpKernelContext& ctx) {
@@ -24,27 +29,10 @@ void no_op_kernel(OpKernelContext&) {}
 void reshape_kernel(OpKernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   std::vector<int64_t> dims = read_int_vector(ctx, ctx.input(1), "shape");
-  int unknown = -1;
-  int64_t product = 1;
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (dims[i] == -1 && unknown < 0) unknown = static_cast<int>(i);
-    else if (dims[i] < 0)
-      throw InvalidArgumentError(ctx.message("size " + std::to_string(i) + " must be non-negative, not " +
-                                             std::to_string(dims[i])));
-    else product *= dims[i];
-  }
-  if (unknown >= 0) {
-    if (product == 0 || x.num_elements() % product != 0)
-      throw InvalidArgumentError(ctx.message("Input to reshape is a tensor with " +
-                                             std::to_string(x.num_elements()) +
-                                             " values, but the requested shape " +
-                                             Shape(dims).to_string() + " cannot hold them"));
-    dims[unknown] = x.num_elements() / product;
-  } else if (product != x.num_elements()) {
-    throw InvalidArgumentError(ctx.message("Input to reshape is a tensor with " +
-                                           std::to_string(x.num_elements()) +
-                                           " values, but the requested shape has " +
-                                           std::to_string(product)));
+  try {
+    dims = resolve_reshape(x.shape(), dims);
+  } catch (const InvalidArgumentError& e) {
+    throw InvalidArgumentError(ctx.message(e.what()));
   }
   ctx.set_output(0, x.reshaped(Shape(dims)));
 }

@@ -224,6 +224,10 @@ const ShapePair kBroadcastCases[] = {
     {{300, 65}, {65}},            // row (bias) broadcast
     {{65}, {300, 65}},            // row broadcast, a is the small one
     {{300, 65}, {300, 1}},        // column broadcast
+    {{256, 64}, {64}},            // row broadcast, packed along rows
+    {{64}, {256, 64}},            // same, a broadcast
+    {{256, 64}, {256, 1}},        // column broadcast, packed (b splatted)
+    {{8, 1, 16}, {1, 12, 16}},    // rank 3, packed
     {{4, 1, 6}, {1, 5, 1}},       // outer-product-like rank 3
     {{2, 3, 1, 5}, {3, 4, 1}},    // rank 4 general
     {{2, 1, 3, 1, 5}, {1, 4, 1, 6, 1}},  // alternating, rank 5
@@ -291,6 +295,16 @@ TEST(CudaPrimitives, LargeElementwiseLoopsOverTheGrid) {
   C().binary(cpu(), BinaryOp::kAdd, ar, row, general, want2);
   G().binary(gpu(), BinaryOp::kAdd, to_gpu(ar), to_gpu(row), general, out2);
   expect_exact(want2, out2, "large row broadcast add");
+
+  const Shape rows64{n / 64, 64};
+  Tensor col = random_host(DType::kFloat, Shape{n / 64, 1}, -2, 2, 15);
+  BroadcastPlan packed = make_broadcast_plan(rows64, col.shape());
+  Tensor a3(DType::kFloat, rows64);  // the first n/64 whole rows of a
+  std::memcpy(a3.raw_data(), a.raw_data(), a3.bytes());
+  Tensor want3(DType::kFloat, rows64), out3 = gpu_tensor(DType::kFloat, rows64);
+  C().binary(cpu(), BinaryOp::kMax, a3, col, packed, want3);
+  G().binary(gpu(), BinaryOp::kMax, to_gpu(a3), to_gpu(col), packed, out3);
+  expect_exact(want3, out3, "large column broadcast max");
 }
 
 // ---- cast ----
@@ -600,7 +614,9 @@ TEST(CudaPrimitives, SoftmaxMatchesCpu) {
   if (kiln::gpu::device_count() == 0) GTEST_SKIP() << "no GPU";
   struct Case { Shape shape; double lo, hi; };
   const Case cases[] = {
-      {{1, 1}, -10, 10},     {{7, 10}, -10, 10},      {{129, 1000}, -10, 10},  // warp per row
+      {{1, 1}, -10, 10},     {{7, 10}, -10, 10},      {{5, 32}, -10, 10},  // warp per row
+      {{5, 33}, -10, 10},    {{8, 200}, -10, 10},     {{6, 300}, -10, 10},
+      {{129, 1000}, -10, 10}, {{3, 1024}, -10, 10},
       {{5, 1025}, -10, 10},  {{3, 5000}, -10, 10},                              // block per row
       {{2, 3, 17}, -10, 10}, {{4, 50}, 990, 1010},  // large logits: needs max subtraction
       {{0, 10}, -1, 1},      {{3, 0}, -1, 1},
@@ -622,7 +638,7 @@ TEST(CudaPrimitives, SoftmaxMatchesCpu) {
 TEST(CudaPrimitives, SparseXentMatchesCpu) {
   if (kiln::gpu::device_count() == 0) GTEST_SKIP() << "no GPU";
   struct Case { int64_t batch, classes; };
-  const Case cases[] = {{1, 1}, {7, 10}, {64, 1000}, {3, 3000}, {0, 5}};
+  const Case cases[] = {{1, 1}, {7, 10}, {9, 129}, {64, 1000}, {3, 3000}, {0, 5}};
   uint32_t seed = 1000;
   for (const Case& c : cases) {
     for (DType dtype : {DType::kFloat, DType::kDouble}) {
@@ -653,24 +669,29 @@ TEST(CudaPrimitives, SparseXentMatchesCpu) {
 
 TEST(CudaPrimitives, SparseXentOutOfRangeLabelGivesNaNRow) {
   if (kiln::gpu::device_count() == 0) GTEST_SKIP() << "no GPU";
-  const int64_t batch = 4, classes = 6;
-  Tensor logits = random_host(DType::kFloat, Shape{batch, classes}, -3, 3, 1234);
-  Tensor labels = Tensor::from_vector<int32_t>({2, -1, 6, 0});
-  Tensor loss = gpu_tensor(DType::kFloat, Shape{batch});
-  Tensor back = gpu_tensor(DType::kFloat, Shape{batch, classes});
-  G().sparse_xent(gpu(), to_gpu(logits), to_gpu(labels), loss, back);
-  std::vector<float> l = loss.to_vector<float>(), bp = back.to_vector<float>();
-  for (int64_t r = 0; r < batch; ++r) {
-    const bool bad = r == 1 || r == 2;
-    EXPECT_EQ(std::isnan(l[r]), bad) << "row " << r;
-    for (int64_t j = 0; j < classes; ++j)
-      EXPECT_EQ(std::isnan(bp[r * classes + j]), bad) << "row " << r << " col " << j;
+  const int64_t batch = 4;
+  for (int32_t classes : {6, 2000}) {  // the warp-per-row and the block-per-row kernel
+    Tensor logits = random_host(DType::kFloat, Shape{batch, classes}, -3, 3, 1234);
+    Tensor labels = Tensor::from_vector<int32_t>({2, -1, classes, 0});  // rows 1, 2 invalid
+    Tensor loss = gpu_tensor(DType::kFloat, Shape{batch});
+    Tensor back = gpu_tensor(DType::kFloat, Shape{batch, classes});
+    G().sparse_xent(gpu(), to_gpu(logits), to_gpu(labels), loss, back);
+    std::vector<float> l = loss.to_vector<float>(), bp = back.to_vector<float>();
+    for (int64_t r = 0; r < batch; ++r) {
+      const bool bad = r == 1 || r == 2;
+      EXPECT_EQ(std::isnan(l[r]), bad) << "classes " << classes << " row " << r;
+      int64_t nans = 0;
+      for (int64_t j = 0; j < classes; ++j) nans += std::isnan(bp[r * classes + j]);
+      EXPECT_EQ(nans, bad ? classes : 0) << "classes " << classes << " row " << r;
+    }
+    // The valid rows agree with the CPU.
+    Tensor good_labels = Tensor::from_vector<int32_t>({2, 0, 0, 0});
+    Tensor want_loss(DType::kFloat, Shape{batch});
+    Tensor want_back(DType::kFloat, Shape{batch, classes});
+    C().sparse_xent(cpu(), logits, good_labels, want_loss, want_back);
+    for (int64_t r : {0, 3})
+      EXPECT_NEAR(l[r], want_loss.data<float>()[r], 1e-4) << "classes " << classes << " row " << r;
   }
-  // The valid rows agree with the CPU on the same rows.
-  Tensor good_labels = Tensor::from_vector<int32_t>({2, 0, 0, 0});
-  Tensor want_loss(DType::kFloat, Shape{batch}), want_back(DType::kFloat, Shape{batch, classes});
-  C().sparse_xent(cpu(), logits, good_labels, want_loss, want_back);
-  for (int64_t r : {0, 3}) EXPECT_NEAR(l[r], want_loss.data<float>()[r], 1e-5) << "row " << r;
 }
 
 }  // namespace
