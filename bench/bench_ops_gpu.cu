@@ -152,6 +152,30 @@ void BM_WriteKernel(benchmark::State& state) {
 }
 BENCHMARK(BM_WriteKernel)->Arg(64 << 20)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
+// The floor under any per-node GPU cost: launching an empty kernel and, for a chain, waiting for
+// it. bench_session's GPU chains are read against this (µs per launch on this machine).
+__global__ void empty_kernel() {}
+
+void BM_EmptyKernelLaunch(benchmark::State& state) {
+  if (skip_without_gpu(state)) return;
+  const int n = static_cast<int>(state.range(0));
+  cudaStream_t stream = nullptr;
+  CHECK_CUDA(cudaStreamCreate(&stream));
+  empty_kernel<<<1, 1, 0, stream>>>();
+  CHECK_CUDA(cudaStreamSynchronize(stream));
+  double seconds = 0;
+  for (auto _ : state) {
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) empty_kernel<<<1, 1, 0, stream>>>();
+    CHECK_CUDA(cudaStreamSynchronize(stream));
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  CHECK_CUDA(cudaGetLastError());
+  CHECK_CUDA(cudaStreamDestroy(stream));
+  state.counters["us_per_launch"] = seconds * 1e6 / (static_cast<double>(state.iterations()) * n);
+}
+BENCHMARK(BM_EmptyKernelLaunch)->Arg(1)->Arg(1000)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
 void BM_CopyKernel(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
   const size_t n = state.range(0), n4 = n / 4;
