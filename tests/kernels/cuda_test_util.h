@@ -39,10 +39,10 @@ inline Device& cpu() {
   return *d;
 }
 
-const Primitives& G() { return cuda_primitives(); }
-const Primitives& C() { return cpu_primitives(); }
+inline const Primitives& G() { return cuda_primitives(); }
+inline const Primitives& C() { return cpu_primitives(); }
 
-Tensor to_gpu(const Tensor& host) { return host.copy_to(gpu().allocator(), gpu().spec()); }
+inline Tensor to_gpu(const Tensor& host) { return host.copy_to(gpu().allocator(), gpu().spec()); }
 inline Tensor gpu_tensor(DType dtype, const Shape& shape) {
   return Tensor(dtype, shape, gpu().allocator(), gpu().spec());
 }
@@ -133,7 +133,7 @@ inline double tol(DType dtype) {
 // every element within atol + rtol * |expected| (NaN matches NaN, infinities must be equal).
 // With rtol == atol == 0 the check is exact: bit for bit for integers and bools, value for
 // value for floating types.
-void expect_close(const Tensor& expected, const Tensor& actual, double rtol, double atol,
+inline void expect_close(const Tensor& expected, const Tensor& actual, double rtol, double atol,
                   const std::string& what) {
   Tensor got = actual.to_host();
   ASSERT_EQ(got.dtype(), expected.dtype()) << what;
@@ -169,6 +169,6 @@ inline void expect_exact(const Tensor& expected, const Tensor& actual, const std
   expect_close(expected, actual, 0, 0, what);
 }
 
-std::string str(const Shape& s) { return s.to_string(); }
+inline std::string str(const Shape& s) { return s.to_string(); }
 
 }  // namespace kiln::kernels::test_util
