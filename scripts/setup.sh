@@ -3,7 +3,8 @@
 # CUDA is optional: when nvcc is installed (/usr/local/cuda) the CUDA kernels build too.
 set -euo pipefail
 
-PACKAGES=(cmake g++ make pkg-config libeigen3-dev googletest libgtest-dev libgmock-dev libbenchmark-dev)
+PACKAGES=(cmake g++ make pkg-config libeigen3-dev googletest libgtest-dev libgmock-dev libbenchmark-dev
+          libprotobuf-dev protobuf-compiler libleveldb-dev libsnappy-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,0 +1,202 @@
+#include "io/bundle_reader.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <mutex>
+
+#include "core/errors.h"
+#include "io/crc32c.h"
+#include "io/table.h"
+#include "io/tensor_data.h"
+
+namespace kiln::io {
+namespace {
+
+std::string hex(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "0x%08x", v);
+  return buf;
+}
+
+std::string shape_string(const std::vector<int64_t>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? "," : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+// TF's CheckVersions, with its messages.
+void check_versions(const VersionDef& v) {
+  if (v.min_consumer > kBundleVersion)
+    throw InvalidArgumentError("Checkpoint min consumer version " + std::to_string(v.min_consumer) +
+                               " above current version " + std::to_string(kBundleVersion) +
+                               " for TensorFlow");
+  if (v.producer < kBundleMinProducer)
+    throw InvalidArgumentError("Checkpoint producer version " + std::to_string(v.producer) +
+                               " below min producer " + std::to_string(kBundleMinProducer) +
+                               " supported by TensorFlow");
+  if (std::find(v.bad_consumers.begin(), v.bad_consumers.end(), kBundleVersion) !=
+      v.bad_consumers.end())
+    throw InvalidArgumentError("Checkpoint disallows consumer version " +
+                               std::to_string(kBundleVersion) +
+                               ".  Please upgrade TensorFlow: this version is likely buggy.");
+}
+
+struct DataFile {
+  std::unique_ptr<RandomAccessFile> file;
+  uint64_t size = 0;
+};
+
+}  // namespace
+
+struct BundleReader::Rep {
+  FileSystem* fs;
+  std::string prefix;
+  std::string index_name;
+  std::unique_ptr<TableReader> table;
+  BundleHeader header;
+  std::mutex mu;
+  std::map<int, DataFile> data_files;  // by shard id, opened on first use
+
+  [[noreturn]] void corrupt_index(const std::string& detail) const {
+    throw DataLossError("Unable to read file (" + index_name +
+                        "). Perhaps the file is corrupt or was produced by a newer version of "
+                        "TensorFlow with format changes (" + detail + ")");
+  }
+
+  void read_header() {
+    auto it = table->new_iterator();
+    it->seek("");
+    if (!it->valid() || !it->key().empty()) corrupt_index("failed to seek to header entry");
+    std::optional<BundleHeader> h = decode_header(it->value());
+    if (!h) corrupt_index("unable to parse header");
+    if (h->num_shards < 1) corrupt_index("invalid num_shards " + std::to_string(h->num_shards));
+    if (h->endianness != host_endianness())
+      throw UnimplementedError("Reading a bundle with different endianness from the reader is "
+                               "unsupported: " + index_name);
+    check_versions(h->version);
+    header = *h;
+  }
+
+  const DataFile& data_file(int shard) {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = data_files.find(shard);
+    if (it != data_files.end()) return it->second;
+    const std::string name = data_filename(prefix, shard, header.num_shards);
+    DataFile f;
+    f.size = fs->file_size(name);  // NotFoundError naming the file when it is missing
+    f.file = fs->new_random_access_file(name);
+    return data_files.emplace(shard, std::move(f)).first->second;
+  }
+};
+
+BundleReader::BundleReader(std::string prefix, FileSystem* fs) : rep_(std::make_unique<Rep>()) {
+  Rep& r = *rep_;
+  r.fs = fs ? fs : posix_file_system();
+  r.prefix = std::move(prefix);
+  r.index_name = index_filename(r.prefix);
+  const uint64_t size = r.fs->file_size(r.index_name);
+  r.table = std::make_unique<TableReader>(r.fs->new_random_access_file(r.index_name), size);
+  r.read_header();
+}
+
+BundleReader::~BundleReader() = default;
+
+const std::string& BundleReader::prefix() const { return rep_->prefix; }
+const BundleHeader& BundleReader::header() const { return rep_->header; }
+
+bool BundleReader::contains(const std::string& key) const {
+  return !key.empty() && rep_->table->get(key).has_value();
+}
+
+BundleEntry BundleReader::entry(const std::string& key) const {
+  std::optional<std::string> value;
+  if (!key.empty()) value = rep_->table->get(key);
+  if (!value) throw NotFoundError("Key " + key + " not found in checkpoint");
+  std::optional<BundleEntry> e = decode_entry(*value);
+  if (!e) throw DataLossError("Entry for key " + key + " not parseable in " + rep_->index_name);
+  return *e;
+}
+
+Tensor BundleReader::lookup(const std::string& key) const { return read(key, entry(key)); }
+
+Tensor BundleReader::read(const std::string& key, const BundleEntry& e) const {
+  Rep& r = *rep_;
+  const std::string where = "tensor " + key + " in " + r.prefix;
+  if (!e.slices.empty())
+    throw UnimplementedError("Reading partitioned tensors is not supported yet: " + where +
+                             " has " + std::to_string(e.slices.size()) + " slices");
+  const int dtype = static_cast<int>(e.dtype);
+  if (dtype == 0) throw DataLossError("Invalid dtype DT_INVALID for " + where);
+  if (!dtype_is_valid(dtype))
+    throw UnimplementedError("Unsupported dtype " + std::to_string(dtype) + " (TF DataType) of " +
+                             where);
+
+  // Validate everything the entry claims before allocating anything for it.
+  int64_t n = 1;
+  for (int64_t d : e.shape) {
+    if (d < 0 || (d > 0 && n > (int64_t{1} << 62) / d))
+      throw DataLossError("Invalid tensor shape: " + shape_string(e.shape) + " for " + where);
+    n *= d;
+  }
+  if (e.shard_id < 0 || e.shard_id >= r.header.num_shards)
+    throw DataLossError("Invalid shard_id " + std::to_string(e.shard_id) + " (bundle has " +
+                        std::to_string(r.header.num_shards) + " shards) for " + where);
+  const bool is_string = e.dtype == DType::kString;
+  int64_t expected = is_string ? -1 : fixed_size_bytes(e.dtype, n);
+  bool size_ok = e.offset >= 0 && e.size >= 0;
+  if (!is_string) size_ok = size_ok && e.size == expected;
+  if (is_string && n > 0) size_ok = size_ok && e.size >= n + 4;  // >= 1 byte per length + crc
+  if (is_string && n == 0) size_ok = size_ok && (e.size == 0 || e.size == 4);
+  if (!size_ok)
+    throw DataLossError("Invalid size in bundle entry: key " + key + "; stored size " +
+                        std::to_string(e.size) + "; expected size " +
+                        (is_string ? "at least " + std::to_string(n == 0 ? 0 : n + 4)
+                                   : std::to_string(expected)) +
+                        " (offset " + std::to_string(e.offset) + ", " + r.prefix + ")");
+  const DataFile& data = r.data_file(e.shard_id);
+  const uint64_t offset = static_cast<uint64_t>(e.offset), size = static_cast<uint64_t>(e.size);
+  if (offset > data.size || size > data.size - offset)
+    throw DataLossError("Bundle entry for " + key + " points past the end of data file " +
+                        data.file->name() + ": offset " + std::to_string(offset) + " + size " +
+                        std::to_string(size) + " > file size " + std::to_string(data.size));
+
+  Tensor out(e.dtype, Shape(e.shape));
+  const std::string context = "TensorBundle at " + r.prefix + " shard " +
+                              std::to_string(e.shard_id) + " (" + std::to_string(size) +
+                              " bytes), tensor " + key + " in " + data.file->name() + ": ";
+  if (is_string) {
+    std::string bytes = data.file->read(offset, size);
+    decode_string_data(bytes, e.masked_crc32c, &out, context);
+    return out;
+  }
+  char* dst = static_cast<char*>(out.raw_data());
+  data.file->read_exact(offset, size, dst);
+  const uint32_t actual = crc32c::value(dst, size);
+  if (crc32c::mask(actual) != e.masked_crc32c)
+    throw DataLossError(context + "Checksum does not match: stored " +
+                        hex(crc32c::unmask(e.masked_crc32c)) +
+                        " vs. calculated on the restored bytes " + hex(actual));
+  return out;
+}
+
+void BundleReader::for_each(
+    const std::function<void(const std::string& key, const BundleEntry&)>& fn) const {
+  auto it = rep_->table->new_iterator();
+  for (it->seek_to_first(); it->valid(); it->next()) {
+    if (it->key().empty()) continue;  // the header
+    const std::string key(it->key());
+    std::optional<BundleEntry> e = decode_entry(it->value());
+    if (!e) throw DataLossError("Entry for key " + key + " not parseable in " + rep_->index_name);
+    fn(key, *e);
+  }
+}
+
+std::vector<std::string> BundleReader::keys() const {
+  std::vector<std::string> out;
+  for_each([&](const std::string& key, const BundleEntry&) { out.push_back(key); });
+  return out;
+}
+
+}  // namespace kiln::io

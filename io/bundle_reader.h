@@ -1,0 +1,61 @@
+// BundleReader: reads a V2 tensor bundle (a TensorFlow checkpoint) at a prefix P.
+//
+//   io::BundleReader reader("/ckpt/model.ckpt");
+//   Tensor w = reader.lookup("dense/kernel");        // a host tensor; copy_to() for a device
+//   reader.for_each([](const std::string& key, const io::BundleEntry& e) { ... });
+//
+// Construction opens P.index, checks the table's structure, reads the header entry (key "") and
+// checks it: endianness (UnimplementedError for a bundle of the other byte order) and versions
+// (InvalidArgumentError with TF's messages). Data files are opened on first use.
+//
+// Every read is checked before anything is allocated for it: shape (no negative dimension, no
+// element-count overflow), dtype, shard id, size against the dtype and shape, and
+// offset + size against the data file's actual size; then every checksum (block checksums in the
+// index, the tensor's crc32c, and for strings the length checksum). Failures are DataLossError
+// naming the tensor and the file; a missing key is NotFoundError "Key K not found in
+// checkpoint"; a missing data file NotFoundError naming it; a dtype kiln lacks (complex64, ...)
+// and partitioned tensors (entries with slices; a later part of issue 3) UnimplementedError.
+//
+// Thread-safe: lookups may run concurrently.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "io/bundle_format.h"
+#include "io/file.h"
+
+namespace kiln::io {
+
+class BundleReader {
+ public:
+  // `fs` null: posix_file_system(). Throws NotFoundError when P.index does not exist.
+  explicit BundleReader(std::string prefix, FileSystem* fs = nullptr);
+  ~BundleReader();
+  BundleReader(const BundleReader&) = delete;
+  BundleReader& operator=(const BundleReader&) = delete;
+
+  const std::string& prefix() const;
+  const BundleHeader& header() const;
+
+  bool contains(const std::string& key) const;
+  // The stored entry (NotFoundError when absent). Not validated beyond parsing.
+  BundleEntry entry(const std::string& key) const;
+  // The tensor stored under `key`, read into host memory and fully checked.
+  Tensor lookup(const std::string& key) const;
+  // Reads and checks the tensor an entry (from entry() or for_each) describes.
+  Tensor read(const std::string& key, const BundleEntry& entry) const;
+
+  // Visits every entry except the header, in bytewise key order.
+  void for_each(const std::function<void(const std::string& key, const BundleEntry&)>& fn) const;
+  std::vector<std::string> keys() const;
+
+ private:
+  struct Rep;
+  std::unique_ptr<Rep> rep_;
+};
+
+}  // namespace kiln::io
