@@ -242,6 +242,32 @@ void BM_Relu(benchmark::State& state) { run_elementwise(state, Elementwise::kRel
 BENCHMARK(BM_Add)->Arg(16 << 20)->Arg(64 << 20)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Relu)->Arg(16 << 20)->Arg(64 << 20)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
+// ---- reductions ----------------------------------------------------------------------------------
+// Sum over rows of a [rows, cols] float matrix, both ways: axis 0 (column sums: the bias-gradient
+// shape) and axis 1 (row sums), next to the copy kernel (bytes read once, output negligible).
+
+void run_reduce(benchmark::State& state, int64_t axis) {
+  if (skip_without_gpu(state)) return;
+  const int64_t rows = state.range(0), cols = state.range(1);
+  k::Graph g;
+  k::Operation op;
+  {
+    auto on_gpu = g.device("/gpu:0");
+    k::Variable a(g, k::random_normal(g, {rows, cols}), "a");
+    op = k::reduce_sum(a, {axis}).node;
+  }
+  k::Session sess(g);
+  sess.run(k::global_variables_initializer(g));
+  double op_s = time_runs(state, sess, op);
+  double bound = copy_bandwidth(stream_of(gpu0(sess)), rows * cols);
+  report_bandwidth(state, double(rows) * cols * sizeof(float), op_s, bound, "ratio_to_copy");
+}
+
+void BM_ReduceSumAxis0(benchmark::State& state) { run_reduce(state, 0); }
+void BM_ReduceSumAxis1(benchmark::State& state) { run_reduce(state, 1); }
+BENCHMARK(BM_ReduceSumAxis0)->Args({65536, 1024})->Args({8192, 8192})->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ReduceSumAxis1)->Args({65536, 1024})->Args({8192, 8192})->UseManualTime()->Unit(benchmark::kMicrosecond);
+
 // ---- MatMul vs cuBLAS ----------------------------------------------------------------------------
 
 void BM_MatMul(benchmark::State& state) {

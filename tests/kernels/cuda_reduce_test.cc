@@ -16,6 +16,7 @@ TEST(CudaPrimitives, ReduceMatchesCpu) {
       {1, 129, 37},  // columns (bias-gradient shape)
       {5, 17, 9},    // general
       {64, 3, 1},    {1, 5000, 2},
+      {3, 4000, 40}, {2, 300, 1000},  // columns split into chunks (two passes)
       {3, 0, 4},     // empty reductions: sum 0, mean NaN/0, max -inf/lowest
       {1, 0, 1},     {0, 5, 3},  // empty output
   };
