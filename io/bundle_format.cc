@@ -4,6 +4,7 @@
 #include <bit>
 #include <cstdio>
 
+#include "core/errors.h"
 #include "io/proto/tensor_bundle.pb.h"
 
 namespace kiln::io {
@@ -14,6 +15,21 @@ std::string data_filename(const std::string& prefix, int shard_id, int num_shard
   char suffix[64];
   std::snprintf(suffix, sizeof(suffix), ".data-%05d-of-%05d", shard_id, num_shards);
   return prefix + suffix;
+}
+
+void check_versions(const VersionDef& v) {
+  const std::string current = std::to_string(kBundleVersion);
+  if (v.min_consumer > kBundleVersion)
+    throw InvalidArgumentError("Checkpoint min consumer version " + std::to_string(v.min_consumer) +
+                               " above current version " + current + " for TensorFlow");
+  if (v.producer < kBundleMinProducer)
+    throw InvalidArgumentError("Checkpoint producer version " + std::to_string(v.producer) +
+                               " below min producer " + std::to_string(kBundleMinProducer) +
+                               " supported by TensorFlow");
+  for (int bad : v.bad_consumers)
+    if (bad == kBundleVersion)
+      throw InvalidArgumentError("Checkpoint disallows consumer version " + current +
+                                 ".  Please upgrade TensorFlow: this version is likely buggy.");
 }
 
 BundleHeader::Endianness host_endianness() {

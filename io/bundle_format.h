@@ -63,6 +63,12 @@ struct BundleEntry {
   std::vector<TensorSlice> slices;  // only on the full entry of a partitioned tensor
 };
 
+// TF's CheckVersions for bundles and V1 checkpoints (both at version 1), with TF's messages:
+// InvalidArgumentError "Checkpoint min consumer version X above current version 1 for
+// TensorFlow", "... producer version X below min producer 0 ...", "Checkpoint disallows consumer
+// version 1.  Please upgrade TensorFlow: this version is likely buggy."
+void check_versions(const VersionDef& version);
+
 // The host's byte order as a header records it.
 BundleHeader::Endianness host_endianness();
 

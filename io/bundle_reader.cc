@@ -8,8 +8,10 @@
 
 #include "core/errors.h"
 #include "io/crc32c.h"
+#include "io/ordered_code.h"
 #include "io/table.h"
 #include "io/tensor_data.h"
+#include "io/tensor_slice.h"
 
 namespace kiln::io {
 namespace {
@@ -26,21 +28,21 @@ std::string shape_string(const std::vector<int64_t>& dims) {
   return s + "]";
 }
 
-// TF's CheckVersions, with its messages.
-void check_versions(const VersionDef& v) {
-  if (v.min_consumer > kBundleVersion)
-    throw InvalidArgumentError("Checkpoint min consumer version " + std::to_string(v.min_consumer) +
-                               " above current version " + std::to_string(kBundleVersion) +
-                               " for TensorFlow");
-  if (v.producer < kBundleMinProducer)
-    throw InvalidArgumentError("Checkpoint producer version " + std::to_string(v.producer) +
-                               " below min producer " + std::to_string(kBundleMinProducer) +
-                               " supported by TensorFlow");
-  if (std::find(v.bad_consumers.begin(), v.bad_consumers.end(), kBundleVersion) !=
-      v.bad_consumers.end())
-    throw InvalidArgumentError("Checkpoint disallows consumer version " +
-                               std::to_string(kBundleVersion) +
-                               ".  Please upgrade TensorFlow: this version is likely buggy.");
+// Checks an entry's dtype and shape before anything is allocated for it; returns the element
+// count.
+int64_t checked_num_elements(const BundleEntry& e, const std::string& where) {
+  const int dtype = static_cast<int>(e.dtype);
+  if (dtype == 0) throw DataLossError("Invalid dtype DT_INVALID for " + where);
+  if (!dtype_is_valid(dtype))
+    throw UnimplementedError("Unsupported dtype " + std::to_string(dtype) + " (TF DataType) of " +
+                             where);
+  int64_t n = 1;
+  for (int64_t d : e.shape) {
+    if (d < 0 || (d > 0 && n > (int64_t{1} << 62) / d))
+      throw DataLossError("Invalid tensor shape: " + shape_string(e.shape) + " for " + where);
+    n *= d;
+  }
+  return n;
 }
 
 struct DataFile {
@@ -75,7 +77,7 @@ struct BundleReader::Rep {
     if (h->endianness != host_endianness())
       throw UnimplementedError("Reading a bundle with different endianness from the reader is "
                                "unsupported: " + index_name);
-    check_versions(h->version);
+    check_versions(h->version);  // io/bundle_format.h
     header = *h;
   }
 
@@ -124,22 +126,8 @@ Tensor BundleReader::lookup(const std::string& key) const { return read(key, ent
 Tensor BundleReader::read(const std::string& key, const BundleEntry& e) const {
   Rep& r = *rep_;
   const std::string where = "tensor " + key + " in " + r.prefix;
-  if (!e.slices.empty())
-    throw UnimplementedError("Reading partitioned tensors is not supported yet: " + where +
-                             " has " + std::to_string(e.slices.size()) + " slices");
-  const int dtype = static_cast<int>(e.dtype);
-  if (dtype == 0) throw DataLossError("Invalid dtype DT_INVALID for " + where);
-  if (!dtype_is_valid(dtype))
-    throw UnimplementedError("Unsupported dtype " + std::to_string(dtype) + " (TF DataType) of " +
-                             where);
-
-  // Validate everything the entry claims before allocating anything for it.
-  int64_t n = 1;
-  for (int64_t d : e.shape) {
-    if (d < 0 || (d > 0 && n > (int64_t{1} << 62) / d))
-      throw DataLossError("Invalid tensor shape: " + shape_string(e.shape) + " for " + where);
-    n *= d;
-  }
+  const int64_t n = checked_num_elements(e, where);
+  if (!e.slices.empty()) return read_slice(key, e, full_slice(static_cast<int>(e.shape.size())));
   if (e.shard_id < 0 || e.shard_id >= r.header.num_shards)
     throw DataLossError("Invalid shard_id " + std::to_string(e.shard_id) + " (bundle has " +
                         std::to_string(r.header.num_shards) + " shards) for " + where);
@@ -179,6 +167,35 @@ Tensor BundleReader::read(const std::string& key, const BundleEntry& e) const {
                         hex(crc32c::unmask(e.masked_crc32c)) +
                         " vs. calculated on the restored bytes " + hex(actual));
   return out;
+}
+
+Tensor BundleReader::lookup_slice(const std::string& name, const TensorSlice& slice) const {
+  const BundleEntry e = entry(name);
+  check_slice(slice, e.shape, "tensor " + name);
+  if (e.slices.empty()) {
+    const Tensor whole = read(name, e);
+    return assemble_slice(name, e.dtype, e.shape, {full_slice(static_cast<int>(e.shape.size()))},
+                          slice, [&](size_t) { return whole; });
+  }
+  checked_num_elements(e, "tensor " + name + " in " + rep_->prefix);
+  return read_slice(name, e, slice);
+}
+
+// REQUIRES: `full` is a partitioned tensor's entry whose dtype and shape were validated.
+Tensor BundleReader::read_slice(const std::string& name, const BundleEntry& full,
+                                const TensorSlice& slice) const {
+  return assemble_slice(name, full.dtype, full.shape, full.slices, slice, [&](size_t i) {
+    const std::string key = encode_slice_key(name, full.slices[i]);
+    std::optional<std::string> value = rep_->table->get(key);
+    if (!value)
+      throw DataLossError("Slice " + slice_spec_string(full.slices[i]) + " of partitioned tensor " +
+                          name + " is listed but not stored in " + rep_->index_name);
+    std::optional<BundleEntry> e = decode_entry(*value);
+    if (!e || !e->slices.empty())
+      throw DataLossError("Entry for slice " + slice_spec_string(full.slices[i]) + " of " + name +
+                          " not parseable in " + rep_->index_name);
+    return read(name + " (slice " + slice_spec_string(full.slices[i]) + ")", *e);
+  });
 }
 
 void BundleReader::for_each(

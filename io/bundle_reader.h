@@ -14,7 +14,12 @@
 // index, the tensor's crc32c, and for strings the length checksum). Failures are DataLossError
 // naming the tensor and the file; a missing key is NotFoundError "Key K not found in
 // checkpoint"; a missing data file NotFoundError naming it; a dtype kiln lacks (complex64, ...)
-// and partitioned tensors (entries with slices; a later part of issue 3) UnimplementedError.
+// UnimplementedError.
+//
+// Partitioned tensors (a full entry listing slices, each slice stored under its slice key,
+// io/ordered_code.h) are read whole by lookup() and in any part by lookup_slice(); see
+// assemble_slice() in io/tensor_slice.h for the errors (slices not covering the request:
+// NotFoundError "Does not have sufficient slices for partitioned tensor ...").
 //
 // Thread-safe: lookups may run concurrently.
 #pragma once
@@ -48,12 +53,17 @@ class BundleReader {
   Tensor lookup(const std::string& key) const;
   // Reads and checks the tensor an entry (from entry() or for_each) describes.
   Tensor read(const std::string& key, const BundleEntry& entry) const;
+  // The part `slice` (io/tensor_slice.h) of the tensor `name`, stored whole or partitioned.
+  // InvalidArgumentError when the slice does not fit the tensor's shape.
+  Tensor lookup_slice(const std::string& name, const TensorSlice& slice) const;
 
   // Visits every entry except the header, in bytewise key order.
   void for_each(const std::function<void(const std::string& key, const BundleEntry&)>& fn) const;
   std::vector<std::string> keys() const;
 
  private:
+  Tensor read_slice(const std::string& name, const BundleEntry& full,
+                    const TensorSlice& slice) const;
   struct Rep;
   std::unique_ptr<Rep> rep_;
 };

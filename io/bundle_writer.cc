@@ -1,13 +1,16 @@
 #include "io/bundle_writer.h"
 
+#include <algorithm>
 #include <exception>
 #include <map>
 #include <random>
 
 #include "core/errors.h"
 #include "io/bundle_format.h"
+#include "io/ordered_code.h"
 #include "io/table.h"
 #include "io/tensor_data.h"
+#include "io/tensor_slice.h"
 
 namespace kiln::io {
 namespace {
@@ -20,35 +23,41 @@ uint64_t random64() {
   return gen();
 }
 
+struct DataShard {
+  std::string tmp, final_name;
+  std::unique_ptr<WritableFile> file;
+  uint64_t size = 0;
+  bool renamed = false;
+};
+
 }  // namespace
 
 struct BundleWriter::Rep {
   FileSystem* fs;
   std::string prefix;
   BundleWriterOptions options;
-  std::string data_tmp, index_tmp;
-  std::string data_final, index_final;
-  std::unique_ptr<WritableFile> data;
-  uint64_t data_size = 0;
+  std::vector<DataShard> shards;
+  std::string index_tmp, index_final;
   std::map<std::string, BundleEntry> entries;  // ordered: the index is written in key order
   std::exception_ptr error;
   bool closed = false;
-  bool data_renamed = false;
   bool index_renamed = false;
 
   // REQUIRES: a failure is being handled. Best effort: errors here must not hide the first one.
   void cleanup() noexcept {
-    data.reset();  // closes quietly
     auto remove = [&](const std::string& path) {
       try {
         if (fs->exists(path)) fs->delete_file(path);
       } catch (...) {
       }
     };
-    remove(data_tmp);
+    for (DataShard& s : shards) s.file.reset();  // closes quietly
     remove(index_tmp);
     if (index_renamed) remove(index_final);  // index first: never an index without its data
-    if (data_renamed) remove(data_final);
+    for (DataShard& s : shards) {
+      remove(s.tmp);
+      if (s.renamed) remove(s.final_name);
+    }
   }
 
   [[noreturn]] void fail(std::exception_ptr e) {
@@ -73,19 +82,92 @@ struct BundleWriter::Rep {
     if (closed) throw FailedPreconditionError("BundleWriter is closed (prefix " + prefix + ")");
   }
 
-  void pad_to_alignment() {
+  int pick_shard(int shard) const {
+    if (shard == kAnyShard) {
+      auto smallest = std::min_element(shards.begin(), shards.end(),
+                                       [](const auto& a, const auto& b) { return a.size < b.size; });
+      return static_cast<int>(smallest - shards.begin());
+    }
+    if (shard < 0 || shard >= static_cast<int>(shards.size()))
+      throw InvalidArgumentError("Shard " + std::to_string(shard) + " out of range: the bundle " +
+                                 prefix + " has " + std::to_string(shards.size()) + " data files");
+    return shard;
+  }
+
+  void pad_to_alignment(DataShard& s) {
     const uint64_t align = static_cast<uint64_t>(options.data_alignment);
-    if (align <= 1 || data_size % align == 0) return;
-    const std::string zeros(align - data_size % align, '\0');
-    data->append(zeros);
-    data_size += zeros.size();
+    if (align <= 1 || s.size % align == 0) return;
+    const std::string zeros(align - s.size % align, '\0');
+    s.file->append(zeros);
+    s.size += zeros.size();
+  }
+
+  // Appends the values and returns their entry (dtype, shape, shard, offset, size, crc).
+  BundleEntry write_values(const std::string& key, const Tensor& tensor, int shard) {
+    if (!tensor.valid()) throw InvalidArgumentError("Adding an empty Tensor handle as " + key);
+    const int id = pick_shard(shard);
+    DataShard& s = shards[id];
+    const Tensor host = tensor.to_host();
+    BundleEntry entry;
+    entry.dtype = host.dtype();
+    entry.shape = host.shape().dims();
+    entry.shard_id = id;
+    entry.offset = static_cast<int64_t>(s.size);
+    WrittenTensor written = write_tensor_data(host, s.file.get());
+    entry.size = static_cast<int64_t>(written.size);
+    entry.masked_crc32c = written.masked_crc32c;
+    s.size += written.size;
+    pad_to_alignment(s);
+    return entry;
+  }
+
+  void add_slice(const std::string& name, const Shape& full_shape, const TensorSlice& slice,
+                 const Tensor& values, int shard) {
+    if (name.empty()) throw InvalidArgumentError("The empty key is reserved for the bundle header");
+    if (!values.valid()) throw InvalidArgumentError("Adding an empty Tensor handle as " + name);
+    const std::vector<int64_t>& dims = full_shape.dims();
+    for (int64_t d : dims)
+      if (d < 0) throw InvalidArgumentError("Invalid full shape " + full_shape.to_string() +
+                                            " for partitioned tensor " + name);
+    check_slice(slice, dims, "partitioned tensor " + name);
+    if (values.shape().dims() != slice_shape(slice, dims))
+      throw InvalidArgumentError("Slice " + slice_spec_string(slice) + " of " + name +
+                                 " has shape " + Shape(slice_shape(slice, dims)).to_string() +
+                                 " but the values have shape " + values.shape().to_string());
+    auto it = entries.find(name);
+    if (it != entries.end()) {
+      BundleEntry& full = it->second;
+      if (full.slices.empty()) throw InvalidArgumentError("Adding duplicate key: " + name);
+      if (full.dtype != values.dtype() || full.shape != dims)
+        throw InvalidArgumentError("Slice " + slice_spec_string(slice) + " of " + name + " is " +
+                                   dtype_tf_name(values.dtype()) + " of full shape " +
+                                   full_shape.to_string() + ", earlier slices are " +
+                                   dtype_tf_name(full.dtype) + " of full shape " +
+                                   Shape(full.shape).to_string());
+      const TensorSlice mine = resolve_slice(slice, dims);
+      for (const TensorSlice& other : full.slices)
+        if (intersect(resolve_slice(other, dims), mine))
+          throw InvalidArgumentError("Adding duplicate key: " + name + " (slice " +
+                                     slice_spec_string(slice) + " overlaps stored slice " +
+                                     slice_spec_string(other) + ")");
+    }
+    const std::string key = encode_slice_key(name, slice);
+    BundleEntry entry = write_values(name + " slice " + slice_spec_string(slice), values, shard);
+    if (it == entries.end()) {
+      BundleEntry full;
+      full.dtype = values.dtype();
+      full.shape = dims;
+      it = entries.emplace(name, std::move(full)).first;
+    }
+    it->second.slices.push_back(slice);
+    entries.emplace(key, std::move(entry));
   }
 
   void write_index() {
     std::unique_ptr<WritableFile> index = fs->new_writable_file(index_tmp);
     TableWriter table(index.get());
     BundleHeader header;
-    header.num_shards = 1;
+    header.num_shards = static_cast<int>(shards.size());
     header.endianness = host_endianness();
     header.version.producer = kBundleVersion;
     header.version.min_consumer = kBundleMinConsumer;
@@ -106,12 +188,21 @@ BundleWriter::BundleWriter(std::string prefix, BundleWriterOptions options)
   if (r.options.data_alignment < 1)
     throw InvalidArgumentError("BundleWriter data_alignment must be >= 1, got " +
                                std::to_string(r.options.data_alignment));
-  r.data_final = data_filename(r.prefix, 0, 1);
+  if (r.options.num_shards < 1 || r.options.num_shards > 99999)
+    throw InvalidArgumentError("BundleWriter num_shards must be in [1, 99999], got " +
+                               std::to_string(r.options.num_shards));
   r.index_final = index_filename(r.prefix);
-  r.data_tmp = r.data_final + ".tempstate" + std::to_string(random64());
   r.index_tmp = r.index_final + ".tempstate" + std::to_string(random64());
+  r.shards.resize(r.options.num_shards);
+  for (int i = 0; i < r.options.num_shards; ++i) {
+    DataShard& s = r.shards[i];
+    s.final_name = data_filename(r.prefix, i, r.options.num_shards);
+    s.tmp = s.final_name + ".tempstate" + std::to_string(random64());
+  }
   create_dirs(r.fs, dirname(r.prefix));
-  r.data = r.fs->new_writable_file(r.data_tmp);
+  r.guard([&] {
+    for (DataShard& s : r.shards) s.file = r.fs->new_writable_file(s.tmp);
+  });
 }
 
 BundleWriter::~BundleWriter() {
@@ -120,37 +211,44 @@ BundleWriter::~BundleWriter() {
 
 const std::string& BundleWriter::prefix() const { return rep_->prefix; }
 
-void BundleWriter::add(const std::string& key, const Tensor& tensor) {
+void BundleWriter::add(const std::string& key, const Tensor& tensor, int shard) {
   Rep& r = *rep_;
   r.check_usable();
   r.guard([&] {
     if (key.empty()) throw InvalidArgumentError("The empty key is reserved for the bundle header");
     if (r.entries.count(key)) throw InvalidArgumentError("Adding duplicate key: " + key);
-    if (!tensor.valid()) throw InvalidArgumentError("Adding an empty Tensor handle as " + key);
-    const Tensor host = tensor.to_host();
-    BundleEntry entry;
-    entry.dtype = host.dtype();
-    entry.shape = host.shape().dims();
-    entry.offset = static_cast<int64_t>(r.data_size);
-    WrittenTensor written = write_tensor_data(host, r.data.get());
-    entry.size = static_cast<int64_t>(written.size);
-    entry.masked_crc32c = written.masked_crc32c;
-    r.data_size += written.size;
-    r.pad_to_alignment();
+    BundleEntry entry = r.write_values(key, tensor, shard);
     r.entries.emplace(key, std::move(entry));
   });
+}
+
+void BundleWriter::add_slice(const std::string& name, const Shape& full_shape,
+                             const TensorSlice& slice, const Tensor& values, int shard) {
+  Rep& r = *rep_;
+  r.check_usable();
+  // A whole-tensor "slice" is a plain entry, as TF stores it.
+  if (slice.size() == full_shape.dims().size() && is_full_slice(slice, full_shape.dims()) &&
+      values.shape() == full_shape) {
+    add(name, values, shard);
+    return;
+  }
+  r.guard([&] { r.add_slice(name, full_shape, slice, values, shard); });
 }
 
 void BundleWriter::finish() {
   Rep& r = *rep_;
   r.check_usable();
   r.guard([&] {
-    if (r.options.sync) r.data->sync();
-    r.data->close();
-    r.data.reset();
+    for (DataShard& s : r.shards) {
+      if (r.options.sync) s.file->sync();
+      s.file->close();
+      s.file.reset();
+    }
     r.write_index();
-    r.fs->rename(r.data_tmp, r.data_final);
-    r.data_renamed = true;
+    for (DataShard& s : r.shards) {
+      r.fs->rename(s.tmp, s.final_name);
+      s.renamed = true;
+    }
     r.fs->rename(r.index_tmp, r.index_final);
     r.index_renamed = true;
     if (r.options.sync) r.fs->sync_dir(dirname(r.prefix));

@@ -5,16 +5,28 @@
 //   writer.add("dense/kernel", t2);
 //   writer.finish();               // -> model.ckpt.index + model.ckpt.data-00000-of-00001
 //
-// Tensor bytes go to the data file in add() order, as TF's writer does. Until finish() both
-// files have temporary names (P.data-00000-of-00001.tempstate<random> and
-// P.index.tempstate<random>); finish() syncs them, renames the data file first and the index
-// last, then syncs the directory, so a reader that sees P.index also sees its data.
+// Partitioned tensors: add_slice(name, full_shape, slice, values) stores one slice as TF's
+// writer does: a full entry under `name` (dtype, full shape, and the list of its slices) plus an
+// ordinary entry holding the values under the slice key (io/ordered_code.h). A slice that covers
+// the whole shape is stored as a plain entry.
+//
+// Several data files: with options.num_shards = N the bundle has N data files
+// P.data-0000i-of-0000N (all of them exist, even empty); each add() picks the shard, or leaves
+// the choice to the writer (the shard holding the fewest bytes so far).
+//
+// Tensor bytes go to each data file in add() order, as TF's writer does. Until finish() every
+// file has a temporary name (P.data-0000i-of-0000N.tempstate<random>, P.index.tempstate<random>);
+// finish() syncs them, renames the data files first and the index last, then syncs the
+// directory, so a reader that sees P.index also sees its data.
 //
 // Errors: the first failure is sticky (LevelDB's builder discipline): it is thrown by the call
 // that hit it, the temporary files are deleted, and every later add()/finish() throws it again.
 // A failure leaves no file of the bundle behind (if the final index rename fails after the data
 // rename, the renamed data file is removed too). A duplicate key is InvalidArgumentError
-// "Adding duplicate key: K"; add() or finish() after finish() is FailedPreconditionError
+// "Adding duplicate key: K" (also for a second slice with the same extents, a slice overlapping
+// another, or slices and a whole tensor under one name); a slice outside the full shape, or values
+// whose shape is not the slice's, InvalidArgumentError; add() or finish() after finish() is
+// FailedPreconditionError
 // "BundleWriter is closed". Destroying an unfinished writer abandons the bundle quietly.
 //
 // Not thread-safe: one thread adds at a time.
@@ -25,6 +37,7 @@
 #include <string>
 
 #include "core/tensor.h"
+#include "io/bundle_format.h"
 #include "io/file.h"
 
 namespace kiln::io {
@@ -35,7 +48,12 @@ struct BundleWriterOptions {
   int64_t data_alignment = 1;
   // fsync the files and the directory on finish() (off only for benchmarks of the raw path).
   bool sync = true;
+  // Number of data files (>= 1).
+  int num_shards = 1;
 };
+
+// add()'s shard argument: let the writer choose.
+inline constexpr int kAnyShard = -1;
 
 class BundleWriter {
  public:
@@ -46,8 +64,12 @@ class BundleWriter {
   BundleWriter& operator=(const BundleWriter&) = delete;
 
   // Appends `tensor`'s values (copied to the host first if it lives on a device) under `key`.
-  // REQUIRES: key is not "" (reserved for the header).
-  void add(const std::string& key, const Tensor& tensor);
+  // REQUIRES: key is not "" (reserved for the header); shard is kAnyShard or in [0, num_shards).
+  void add(const std::string& key, const Tensor& tensor, int shard = kAnyShard);
+  // Stores `values`, the slice `slice` (io/tensor_slice.h) of the tensor `name` of shape
+  // `full_shape`. Every slice of one name must have the same dtype and full shape.
+  void add_slice(const std::string& name, const Shape& full_shape, const TensorSlice& slice,
+                 const Tensor& values, int shard = kAnyShard);
   // Writes the index and makes the bundle visible under its final names.
   void finish();
 
