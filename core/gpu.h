@@ -23,6 +23,9 @@ int device_count();
 // e.g. "NVIDIA H200 (sm_90, 139 GiB)".
 std::string device_description(int ordinal);
 
+// Number of streaming multiprocessors of device `ordinal` (cached; kernels size grids by it).
+int multiprocessor_count(int ordinal);
+
 Stream stream(int ordinal, int index);
 void synchronize(Stream stream);
 void set_device(int ordinal);

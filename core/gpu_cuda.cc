@@ -2,6 +2,7 @@
 // host memory.
 #include <cuda_runtime_api.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -148,6 +149,18 @@ std::string device_description(int ordinal) {
   KILN_CUDA_CHECK(cudaGetDeviceProperties(&prop, ordinal));
   return std::string(prop.name) + " (sm_" + std::to_string(prop.major) +
          std::to_string(prop.minor) + ", " + std::to_string(prop.totalGlobalMem >> 30) + " GiB)";
+}
+
+int multiprocessor_count(int ordinal) {
+  static std::atomic<int> cache[64];  // 0 = not asked yet
+  const bool cacheable = ordinal >= 0 && ordinal < 64;
+  int n = cacheable ? cache[ordinal].load(std::memory_order_relaxed) : 0;
+  if (n == 0) {
+    require_gpu(ordinal);
+    KILN_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, ordinal));
+    if (cacheable) cache[ordinal].store(n, std::memory_order_relaxed);
+  }
+  return n;
 }
 
 void set_device(int ordinal) {

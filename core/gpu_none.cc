@@ -15,6 +15,7 @@ namespace {
 bool built_with_cuda() { return false; }
 int device_count() { return 0; }
 std::string device_description(int) { no_cuda(); }
+int multiprocessor_count(int) { no_cuda(); }
 Stream stream(int, int) { no_cuda(); }
 void synchronize(Stream) { no_cuda(); }
 void set_device(int) { no_cuda(); }

@@ -42,28 +42,26 @@ void random_shape(InferenceContext& c) {
 
 }  // namespace
 
-Output random_normal(Graph& g, const Shape& shape, RandomOptions o, const std::string& name) {
-  check_shape(shape, "random_normal");
+// TF's normal builders: `op` scaled by stddev, shifted by mean, the Add named after the scope.
+static Output scaled_normal(Graph& g, const char* op, const Shape& shape, const RandomOptions& o,
+                            const std::string& name) {
+  check_shape(shape, name.c_str());
   auto scope = g.name_scope(name);
   std::string final_name = scope_name(g);
   Output s = int_vector_const(g, shape.dims(), "shape");
   Output mean = scalar_const(g, o.dtype, o.mean, "mean");
   Output stddev = scalar_const(g, o.dtype, o.stddev, "stddev");
-  Output rnd = random_core(g, "RandomStandardNormal", s, o);
+  Output rnd = random_core(g, op, s, o);
   Output mul = make_node(g, "Mul", "mul", {rnd, stddev}, t_attr(o.dtype))->output(0);
   return finish(g, final_name, mul, mean);
 }
 
+Output random_normal(Graph& g, const Shape& shape, RandomOptions o, const std::string& name) {
+  return scaled_normal(g, "RandomStandardNormal", shape, o, name);
+}
+
 Output truncated_normal(Graph& g, const Shape& shape, RandomOptions o, const std::string& name) {
-  check_shape(shape, "truncated_normal");
-  auto scope = g.name_scope(name);
-  std::string final_name = scope_name(g);
-  Output s = int_vector_const(g, shape.dims(), "shape");
-  Output mean = scalar_const(g, o.dtype, o.mean, "mean");
-  Output stddev = scalar_const(g, o.dtype, o.stddev, "stddev");
-  Output rnd = random_core(g, "TruncatedNormal", s, o);
-  Output mul = make_node(g, "Mul", "mul", {rnd, stddev}, t_attr(o.dtype))->output(0);
-  return finish(g, final_name, mul, mean);
+  return scaled_normal(g, "TruncatedNormal", shape, o, name);
 }
 
 Output random_uniform(Graph& g, const Shape& shape, RandomOptions o, const std::string& name) {

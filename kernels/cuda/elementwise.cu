@@ -20,7 +20,6 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -41,23 +40,13 @@ constexpr int kUnroll = 4;  // packs per thread per loop trip
 
 cudaStream_t stream_of(const Device& device) { return static_cast<cudaStream_t>(device.stream()); }
 
-int sm_count(int ordinal) {
-  static std::atomic<int> cache[64];  // 0 = not asked yet
-  const bool cacheable = ordinal >= 0 && ordinal < 64;
-  int n = cacheable ? cache[ordinal].load(std::memory_order_relaxed) : 0;
-  if (n == 0) {
-    KILN_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, ordinal));
-    if (cacheable) cache[ordinal].store(n, std::memory_order_relaxed);
-  }
-  return n;
-}
 
 // Blocks for a grid-stride loop over `work` thread-items: enough to do it in one pass, capped
 // at 4 waves of fully resident blocks (8 blocks of 256 threads per SM) so huge tensors loop
 // instead of launching millions of blocks.
 unsigned blocks_for(const Device& device, int64_t work) {
   const int64_t want = (work + kThreads - 1) / kThreads;
-  const int64_t cap = int64_t{sm_count(device.gpu_ordinal())} * 32;
+  const int64_t cap = int64_t{gpu::multiprocessor_count(device.gpu_ordinal())} * 32;
   return static_cast<unsigned>(std::max<int64_t>(1, std::min(want, cap)));
 }
 

@@ -2,7 +2,6 @@
 // Philox groups per thread (grid-stride) with the same group functions as the CPU, so the values
 // do not depend on the launch shape. One kernel per (dtype, distribution).
 #include <algorithm>
-#include <atomic>
 
 #include "core/cuda_check.h"
 #include "kernels/cuda/cuda_primitives.h"
@@ -14,16 +13,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-int sm_count(int ordinal) {
-  static std::atomic<int> cache[64];  // 0 = not asked yet
-  const bool cacheable = ordinal >= 0 && ordinal < 64;
-  int n = cacheable ? cache[ordinal].load(std::memory_order_relaxed) : 0;
-  if (n == 0) {
-    KILN_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, ordinal));
-    if (cacheable) cache[ordinal].store(n, std::memory_order_relaxed);
-  }
-  return n;
-}
 
 // Grid: one thread per group up to 32 blocks of kThreads per SM, grid-stride beyond. Measured on
 // an H200 (64M elements): this cap was as fast as or faster than a grid of exactly the resident
@@ -33,7 +22,7 @@ void launch_dist(Device& device, RandomSeed seed, Tensor& out) {
   const int64_t n = out.num_elements();
   constexpr int kPer = RandomTraits<T>::kPerGroup;
   const uint64_t groups = static_cast<uint64_t>((n + kPer - 1) / kPer);
-  const uint64_t cap = static_cast<uint64_t>(sm_count(device.gpu_ordinal())) * 32;
+  const uint64_t cap = static_cast<uint64_t>(gpu::multiprocessor_count(device.gpu_ordinal())) * 32;
   const uint64_t blocks = std::min<uint64_t>((groups + kThreads - 1) / kThreads, cap);
   random_fill_kernel<T, kDist><<<static_cast<unsigned>(blocks), kThreads, 0,
                                  static_cast<cudaStream_t>(device.stream())>>>(

@@ -30,7 +30,6 @@
 #include <thrust/iterator/transform_iterator.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -49,22 +48,12 @@ constexpr int kThreads = 256;
 
 cudaStream_t stream_of(const Device& device) { return static_cast<cudaStream_t>(device.stream()); }
 
-int sm_count(int ordinal) {
-  static std::atomic<int> cache[64];  // 0 = not asked yet
-  const bool cacheable = ordinal >= 0 && ordinal < 64;
-  int n = cacheable ? cache[ordinal].load(std::memory_order_relaxed) : 0;
-  if (n == 0) {
-    KILN_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, ordinal));
-    if (cacheable) cache[ordinal].store(n, std::memory_order_relaxed);
-  }
-  return n;
-}
 
 // Blocks for a grid-stride loop over `items` work items of `per_block` each, capped at a few
 // waves of resident blocks; kernels loop over what does not fit.
 unsigned blocks_for(const Device& device, int64_t items, int64_t per_block) {
   const int64_t want = (items + per_block - 1) / per_block;
-  const int64_t cap = int64_t{sm_count(device.gpu_ordinal())} * 32;
+  const int64_t cap = int64_t{gpu::multiprocessor_count(device.gpu_ordinal())} * 32;
   return static_cast<unsigned>(std::max<int64_t>(1, std::min(want, cap)));
 }
 
@@ -171,7 +160,7 @@ void column_reduce(Device& device, Op op, T init, const T* x, ReduceShape s, T* 
   cudaStream_t stream = stream_of(device);
   const int64_t col_blocks = (s.inner + 31) / 32;
   // Enough chunks to give every SM several blocks, but at least 64 rows per chunk.
-  const int64_t want_blocks = int64_t{sm_count(device.gpu_ordinal())} * 8;
+  const int64_t want_blocks = int64_t{gpu::multiprocessor_count(device.gpu_ordinal())} * 8;
   int64_t chunks = (want_blocks + col_blocks * s.outer - 1) / (col_blocks * s.outer);
   chunks = std::max<int64_t>(1, std::min<int64_t>(chunks, (s.reduced + 63) / 64));
   chunks = std::min<int64_t>(chunks, 65535);
