@@ -58,7 +58,7 @@ std::vector<std::string> sharded_v1_files(FileSystem* fs, const std::string& pre
   if (by_count.size() > 1)
     throw InvalidArgumentError("Ambiguous V1 checkpoint " + prefix + ": shard files for " +
                                std::to_string(by_count.size()) +
-                               " different shard counts; pass the pattern P-?????-of-0000N");
+                               " different shard counts; pass the pattern P-?\?\?\?\?-of-0000N");
   auto& [count, files] = *by_count.begin();
   for (int i = 0; i < count; ++i) {
     char suffix[32];
