@@ -1,6 +1,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <exception>
+#include <functional>
+#include <memory>
 #include <mutex>
 
 #include "core/plan.h"
@@ -90,50 +92,59 @@ void Executor::run_sequential(std::vector<Value>& values) {
   }
 }
 
-void Executor::run_parallel(std::vector<Value>& values) {
-  const int n = static_cast<int>(plan_.steps.size());
-  std::vector<std::atomic<int>> pending(n);
-  std::vector<std::atomic<int>> uses(plan_.num_slots);
-  for (int i = 0; i < n; ++i) pending[i] = plan_.steps[i].num_predecessors;
-  for (int s = 0; s < plan_.num_slots; ++s) uses[s] = plan_.slot_uses[s];
-  std::atomic<int> remaining{n};
+namespace {
+
+// What the tasks of one parallel run share. Tasks hold it by shared_ptr, so the last task can
+// still signal after the waiting thread has seen the count reach zero and returned.
+struct ParallelRun {
+  explicit ParallelRun(const Plan& plan)
+      : pending(plan.steps.size()), uses(plan.num_slots), remaining(static_cast<int>(plan.steps.size())) {
+    for (size_t i = 0; i < plan.steps.size(); ++i) pending[i] = plan.steps[i].num_predecessors;
+    for (int s = 0; s < plan.num_slots; ++s) uses[s] = plan.slot_uses[s];
+  }
+  std::vector<std::atomic<int>> pending;
+  std::vector<std::atomic<int>> uses;
   std::atomic<bool> failed{false};
   std::mutex mu;
   std::condition_variable done;
+  int remaining;  // guarded by mu
   std::exception_ptr error;
+};
 
-  // Each step runs on its device's worker; finishing a step releases its successors.
-  std::function<void(int)> schedule = [&](int i) {
-    const PlanStep& step = plan_.steps[i];
-    step.device->worker().submit([&, i] {
+}  // namespace
+
+void Executor::run_parallel(std::vector<Value>& values) {
+  const int n = static_cast<int>(plan_.steps.size());
+  if (n == 0) return;
+  auto run = std::make_shared<ParallelRun>(plan_);
+  // Each step runs on its device's worker; finishing a step releases its successors. `values`
+  // and `this` outlive every task: the caller waits until the last step has finished with them.
+  std::function<void(int)> schedule;
+  schedule = [this, run, &values, &schedule](int i) {
+    plan_.steps[i].device->worker().submit([this, run, &values, &schedule, i] {
       const PlanStep& s = plan_.steps[i];
-      if (!failed.load()) {
+      if (!run->failed.load()) {
         try {
           run_step(s, values);
         } catch (...) {
-          std::lock_guard<std::mutex> lock(mu);
-          if (!error) error = std::current_exception();
-          failed = true;
+          std::lock_guard<std::mutex> lock(run->mu);
+          if (!run->error) run->error = std::current_exception();
+          run->failed = true;
         }
       }
       for (int slot : s.input_slots)
-        if (uses[slot].fetch_sub(1) == 1) values[slot] = Value();
+        if (run->uses[slot].fetch_sub(1) == 1) values[slot] = Value();
       for (int succ : s.successors)
-        if (pending[succ].fetch_sub(1) == 1) schedule(succ);
-      if (remaining.fetch_sub(1) == 1) {
-        std::lock_guard<std::mutex> lock(mu);
-        done.notify_all();
-      }
+        if (run->pending[succ].fetch_sub(1) == 1) schedule(succ);
+      std::lock_guard<std::mutex> lock(run->mu);
+      if (--run->remaining == 0) run->done.notify_all();
     });
   };
-  if (n == 0) return;
   for (int i = 0; i < n; ++i)
     if (plan_.steps[i].num_predecessors == 0) schedule(i);
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    done.wait(lock, [&] { return remaining.load() == 0; });
-  }
-  if (error) std::rethrow_exception(error);
+  std::unique_lock<std::mutex> lock(run->mu);
+  run->done.wait(lock, [&] { return run->remaining == 0; });
+  if (run->error) std::rethrow_exception(run->error);
 }
 
 }  // namespace kiln

@@ -248,7 +248,12 @@ std::pair<int64_t, int64_t> Graph::seeds_for_op(std::optional<int64_t> op_seed) 
   } else {
     return {0, 0};  // both zero: the kernel draws a nondeterministic seed
   }
-  if (seed == 0 && seed2 == 0) seed2 = 0x7fffffff;  // (0, 0) means "random": avoid it
+  // TF truncates both seeds into [0, 2^31 - 1) (Python's modulo: never negative).
+  constexpr int64_t kMaxInt32 = 2147483647;
+  auto truncate = [](int64_t v) { return ((v % kMaxInt32) + kMaxInt32) % kMaxInt32; };
+  seed = truncate(seed);
+  seed2 = truncate(seed2);
+  if (seed == 0 && seed2 == 0) seed2 = kMaxInt32;  // (0, 0) means "random": avoid it
   return {seed, seed2};
 }
 

@@ -74,8 +74,11 @@ Device& Session::place(const Node* node) {
   if (device->is_gpu() && touches_strings(node)) device = &devices_->get(DeviceSpec::cpu(0));
   // Integer constants are shapes and axes far more often than data: keep them on the host (TF
   // keeps int32 in host memory too), so GPU kernels read them without a device round trip.
-  if (device->is_gpu() && !explicit_request && node->op() == "Const" &&
-      (node->output_type(0) == DType::kInt32 || node->output_type(0) == DType::kInt64))
+  // int32 constants live in host memory even under a GPU device scope (TF does the same), int64
+  // ones when nobody asked for a device.
+  if (device->is_gpu() && node->op() == "Const" &&
+      (node->output_type(0) == DType::kInt32 ||
+       (!explicit_request && node->output_type(0) == DType::kInt64)))
     device = &devices_->get(DeviceSpec::cpu(0));
   if (!KernelRegistry::global().find(node->op(), device->spec().type)) {
     Device& cpu = devices_->get(DeviceSpec::cpu(0));
@@ -163,18 +166,25 @@ std::shared_ptr<Plan> Session::build_plan(const std::vector<Output>& fetches,
   plan->graph_version = graph_.version();
   std::vector<int> position(needed.size());
   for (size_t k = 0; k < order.size(); ++k) position[order[k]] = static_cast<int>(k);
-  // Slots: every output of every planned node, then one slot per fed output not produced.
+  // Slots: every output of every planned node, then one slot per fed output. A fed output has
+  // its own slot even when its producer runs for another reason (a control dependency, another
+  // output): readers see the fed value and the producer's result goes elsewhere.
   std::map<std::pair<const Node*, int>, int> slot_of;
   int next_slot = 0;
   for (int i : order) {
     const Node* n = needed[i];
     for (int k = 0; k < n->num_outputs(); ++k) slot_of[{n, k}] = next_slot++;
   }
+  std::map<std::pair<const Node*, int>, int> fed_slot_of;
   for (const auto& [out, t] : feeds) {
     std::pair<const Node*, int> key(out.node, out.index);
-    if (!slot_of.count(key)) slot_of[key] = next_slot++;
-    plan->feed_slots.push_back(slot_of[key]);
+    if (!fed_slot_of.count(key)) fed_slot_of[key] = next_slot++;
+    plan->feed_slots.push_back(fed_slot_of[key]);
   }
+  auto read_slot = [&](const Node* node, int index) {
+    auto fed_it = fed_slot_of.find({node, index});
+    return fed_it != fed_slot_of.end() ? fed_it->second : slot_of.at({node, index});
+  };
   plan->num_slots = next_slot;
   plan->slot_uses.assign(next_slot, 0);
   std::set<Device*> devices_used;
@@ -189,7 +199,7 @@ std::shared_ptr<Plan> Session::build_plan(const std::vector<Output>& fetches,
     const OpDef* def = OpRegistry::global().find(n->op());
     for (size_t k = 0; k < n->inputs().size(); ++k) {
       const Output& in = n->inputs()[k];
-      int slot = slot_of.at({in.node, in.index});
+      int slot = read_slot(in.node, in.index);
       step.input_slots.push_back(slot);
       ++plan->slot_uses[slot];
       bool is_ref = def && std::find(def->ref_inputs.begin(), def->ref_inputs.end(),
@@ -205,7 +215,7 @@ std::shared_ptr<Plan> Session::build_plan(const std::vector<Output>& fetches,
     plan->steps.push_back(std::move(step));
   }
   for (const Output& f : fetches) {
-    int slot = slot_of.at({f.node, f.index});
+    int slot = read_slot(f.node, f.index);
     plan->fetch_slots.push_back(slot);
     plan->slot_uses[slot] = 1 << 30;  // never freed early
   }
@@ -213,7 +223,12 @@ std::shared_ptr<Plan> Session::build_plan(const std::vector<Output>& fetches,
     if (plan->slot_uses[s] == 0) plan->slot_uses[s] = 1 << 30;  // unread outputs die with the run
   for (Device* d : devices_used)
     if (d->is_gpu()) plan->gpu_devices.push_back(d);
-  plan->single_device = devices_used.size() <= 1;
+  // Nodes run on the calling thread in topological order unless several CPU devices have work:
+  // GPU kernels are asynchronous anyway, so only logical CPUs gain from their own workers.
+  int cpu_devices_used = 0;
+  for (Device* d : devices_used)
+    if (!d->is_gpu()) ++cpu_devices_used;
+  plan->single_device = cpu_devices_used <= 1;
   return plan;
 }
 
@@ -237,17 +252,22 @@ std::shared_ptr<const Plan> Session::plan_for(const std::vector<Output>& fetches
 
 std::vector<Tensor> Session::run(const std::vector<Output>& fetches, const FeedList& feeds,
                                  const std::vector<Operation>& targets) {
-  for (const Output& f : fetches)
-    if (!f.node || f.node->graph() != &graph_)
-      throw InvalidArgumentError("Fetch " + f.name() + " is not an element of this graph");
+  auto check_output = [this](const Output& o, const char* what) {
+    if (!o.node || o.node->graph() != &graph_)
+      throw InvalidArgumentError(std::string(what) + " " + o.name() + " is not an element of this graph");
+    if (o.index < 0 || o.index >= o.node->num_outputs())
+      throw InvalidArgumentError(std::string(what) + " " + o.name() + ": operation '" +
+                                 o.node->name() + "' has " + std::to_string(o.node->num_outputs()) +
+                                 " outputs");
+  };
+  for (const Output& f : fetches) check_output(f, "Fetch");
   for (const Operation& t : targets)
     if (!t.node || t.node->graph() != &graph_)
       throw InvalidArgumentError("Target operation is not an element of this graph");
   std::vector<Tensor> feed_values;
   feed_values.reserve(feeds.size());
   for (const auto& [out, t] : feeds) {
-    if (!out.node || out.node->graph() != &graph_)
-      throw InvalidArgumentError("Feed " + out.name() + " is not an element of this graph");
+    check_output(out, "Feed");
     if (!t.valid()) throw InvalidArgumentError("Feed for '" + out.name() + "' is an empty tensor");
     if (t.dtype() != out.dtype() || !out.shape().compatible_with(t.shape()))
       throw InvalidArgumentError(feed_shape_message(out, t));
@@ -258,7 +278,14 @@ std::vector<Tensor> Session::run(const std::vector<Output>& fetches, const FeedL
   std::vector<Value> values = executor.run(std::move(feed_values));
   std::vector<Tensor> out;
   out.reserve(values.size());
-  for (Value& v : values) out.push_back(v.ref ? read_variable(*v.ref) : std::move(v.tensor));
+  for (Value& v : values) {
+    Tensor t = v.ref ? read_variable(*v.ref) : std::move(v.tensor);
+    v = Value();
+    // As TF1 hands back copies, a fetched tensor never aliases a variable, a constant of the
+    // graph or another fetch: writing into it cannot change the session's state.
+    if (t.valid() && !t.buffer_is_unique()) t = t.clone();
+    out.push_back(std::move(t));
+  }
   return out;
 }
 
@@ -327,9 +354,8 @@ void Session::set_variable_value(const std::string& name, const Tensor& value) {
   const Node* node = find_variable_node(graph_, name);
   Device& device = device_for(node);
   VariableState& v = variable_state(node);
-  Tensor placed = value.allocator() == device.allocator() || (value.on_host() && !device.is_gpu())
-                      ? value
-                      : value.copy_to(device.allocator(), device.spec());
+  // Always a copy: the caller keeps its tensor, the variable gets its own buffer.
+  Tensor placed = value.copy_to(device.allocator(), device.spec());
   std::lock_guard<std::mutex> lock(v.mu);
   v.value = placed;
   v.initialized = true;

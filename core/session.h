@@ -28,7 +28,9 @@ namespace kiln {
 struct SessionOptions {
   int cpu_devices = 1;   // logical CPU devices /cpu:0 .. /cpu:N-1
   int gpu_devices = -1;  // -1: one per CUDA device; 0: none; more than physical: logical GPUs
-  bool allow_soft_placement = true;
+  // As TF1: a node explicitly placed on a device the session lacks is an error; true moves it
+  // to the default device instead.
+  bool allow_soft_placement = false;
   bool log_device_placement = false;  // prints "node -> device" when a node is first placed
 };
 

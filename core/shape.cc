@@ -14,7 +14,11 @@ bool Shape::fully_defined() const {
 int64_t Shape::num_elements() const {
   if (!fully_defined()) return -1;
   int64_t n = 1;
-  for (int64_t d : dims_) n *= d;
+  for (int64_t d : dims_) {
+    if (__builtin_mul_overflow(n, d, &n))
+      throw InvalidArgumentError("Shape " + to_string() +
+                                 " would have more than 2**63 - 1 elements");
+  }
   return n;
 }
 

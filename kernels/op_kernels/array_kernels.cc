@@ -54,8 +54,8 @@ Tensor scalar_of(DType dtype, float v) {
   *one.data<float>() = v;
   if (dtype == DType::kFloat) return one;
   Tensor out(dtype, Shape{});
-  Device cpu(DeviceSpec::cpu(0));
-  cpu_primitives().cast(cpu, one, out);
+  static Device* cpu = new Device(DeviceSpec::cpu(0));  // a host context for the cast, made once
+  cpu_primitives().cast(*cpu, one, out);
   return out;
 }
 

@@ -129,6 +129,13 @@ TEST(Graph, SeedsFollowTensorFlowRules) {
   Graph z;
   z.set_random_seed(0);
   EXPECT_EQ(z.seeds_for_op(0), (std::pair<int64_t, int64_t>{0, 0x7fffffff}));
+  // Both seeds are reduced modulo 2^31 - 1 as TF's _truncate_seed does (never negative).
+  Graph big;
+  big.set_random_seed(2147483647 + int64_t{5});
+  EXPECT_EQ(big.seeds_for_op(-1), (std::pair<int64_t, int64_t>{5, 2147483646}));
+  Graph edge;
+  edge.set_random_seed(2147483647);
+  EXPECT_EQ(edge.seeds_for_op(0), (std::pair<int64_t, int64_t>{0, 0x7fffffff}));
 }
 
 }  // namespace

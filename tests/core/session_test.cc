@@ -8,6 +8,17 @@
 namespace kiln {
 namespace {
 
+// Fill with a dims tensor fed at run time (the builder takes constant dims).
+Output fill_op_for_test(Graph& g, Output dims) {
+  Graph::NodeSpec spec;
+  spec.op = "Fill";
+  spec.name = "fill";
+  spec.inputs = {dims, constant(g, 1.0f)};
+  spec.attrs.set("T", float32);
+  spec.attrs.set("index_type", int64);
+  return g.create(std::move(spec))->output(0);
+}
+
 SessionOptions cpu_only(int cpus = 1) {
   SessionOptions o;
   o.cpu_devices = cpus;
@@ -194,6 +205,68 @@ TEST(Session, ConcurrentRunsAreSafe) {
     });
   for (auto& th : threads) th.join();
   EXPECT_EQ(bad.load(), 0);
+}
+
+TEST(Session, FedValueWinsEvenWhenItsProducerRuns) {
+  Graph g;
+  Output a = constant(g, 3.0f, "a");
+  Output b = a * 2.0;
+  Output c = b + 1.0;
+  Operation d = group(g, {b.node}, "d");  // makes b's node run as well
+  Session s(g, cpu_only());
+  auto out = s.run({c}, {{b, Tensor::scalar(10.0f)}}, {d});
+  EXPECT_EQ(out[0].item<float>(), 11.0f);
+  EXPECT_EQ(s.run({b}, {}, {d})[0].item<float>(), 6.0f);
+}
+
+TEST(Session, FetchedTensorsAreCopies) {
+  Graph g;
+  Variable v(g, constant(g, Tensor::of<float>({1, 2}, {2})), "v");
+  Output c = constant(g, Tensor::of<float>({5, 6}, {2}), "c");
+  Session s(g, cpu_only());
+  s.run(v.initializer());
+  Tensor got = s.run(v);
+  got.data<float>()[0] = 100;
+  EXPECT_EQ(s.run(v).to_vector<float>(), (std::vector<float>{1, 2}));
+  Tensor k = s.run(c);
+  k.data<float>()[0] = 100;
+  EXPECT_EQ(s.run(c).to_vector<float>(), (std::vector<float>{5, 6}));
+  Tensor mine = Tensor::of<float>({7, 8}, {2});
+  s.set_variable_value("v", mine);
+  mine.data<float>()[0] = 0;
+  EXPECT_EQ(s.run(v).to_vector<float>(), (std::vector<float>{7, 8}));
+}
+
+TEST(Session, BadOutputIndexIsATypedError) {
+  Graph g;
+  Output c = constant(g, 1.0f, "c");
+  Session s(g, cpu_only());
+  EXPECT_THROW(s.run(Output(c.node, 3)), InvalidArgumentError);
+  EXPECT_THROW(s.run(c, {{Output(c.node, -1), Tensor::scalar(1.0f)}}), InvalidArgumentError);
+}
+
+TEST(Session, HugeShapesAreRejectedNotWrapped) {
+  EXPECT_THROW(Shape({int64_t{1} << 62, 8}).num_elements(), InvalidArgumentError);
+  Graph g;
+  Output dims = placeholder(g, int64, Shape{2}, "dims");
+  Output f = fill_op_for_test(g, dims);
+  Session s(g, cpu_only());
+  EXPECT_THROW(s.run(f, {{dims, Tensor::of<int64_t>({int64_t{1} << 62, 8}, {2})}}), InvalidArgumentError);
+}
+
+TEST(Session, MissingGpuIsAnErrorUnlessSoftPlacement) {
+  Graph g;
+  Output c;
+  {
+    auto d = g.device("/gpu:7");
+    c = constant(g, 1.0f, "c");
+  }
+  Session strict(g, cpu_only());
+  EXPECT_THROW(strict.run(c), InvalidArgumentError);
+  SessionOptions soft = cpu_only();
+  soft.allow_soft_placement = true;
+  Session lenient(g, soft);
+  EXPECT_EQ(lenient.run(c).item<float>(), 1.0f);
 }
 
 TEST(Session, DefaultsToGpuWhenPresent) {
