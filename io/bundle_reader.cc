@@ -1,12 +1,16 @@
 #include "io/bundle_reader.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cstdio>
 #include <limits>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 
 #include "core/errors.h"
+#include "core/gpu.h"
+#include "core/pinned_pool.h"
 #include "io/crc32c.h"
 #include "io/ordered_code.h"
 #include "io/table.h"
@@ -50,6 +54,20 @@ struct DataFile {
   uint64_t size = 0;
 };
 
+// Host reads go straight into the tensor in pieces of this size, each checksummed right after it
+// lands, while it is still in the core's cache.
+constexpr size_t kHostChunk = 1 << 20;
+// Device reads stage through pinned buffers of this size (two, so that reading the next piece
+// overlaps the copy of the previous one).
+constexpr size_t kStagingChunk = 8 << 20;
+
+// Where a fixed-size or string tensor's bytes are, after every check that needs no data.
+struct Located {
+  const DataFile* data = nullptr;
+  uint64_t offset = 0, size = 0;
+  std::string context;  // prefix of checksum errors
+};
+
 }  // namespace
 
 struct BundleReader::Rep {
@@ -60,6 +78,15 @@ struct BundleReader::Rep {
   BundleHeader header;
   std::mutex mu;
   std::map<int, DataFile> data_files;  // by shard id, opened on first use
+  // Every entry of the index (key -> serialized BundleEntryProto), loaded once on open so that a
+  // lookup is a hash lookup instead of LevelDB re-reading and re-checksumming a 256 KiB block.
+  // When the index cannot be read whole (a corrupt block), `index_loaded` is false and lookups go
+  // to the table one by one, so each reports its own error as before.
+  std::unordered_map<std::string, std::string> index;
+  bool index_loaded = false;
+  // Pinned staging buffers for lookup_into() a device tensor, made on first use.
+  std::mutex staging_mu;
+  std::unique_ptr<PinnedBufferPool> staging;
 
   [[noreturn]] void corrupt_index(const std::string& detail) const {
     throw DataLossError("Unable to read file (" + index_name +
@@ -79,6 +106,32 @@ struct BundleReader::Rep {
                                "unsupported: " + index_name);
     check_versions(h->version);  // io/bundle_format.h
     header = *h;
+  }
+
+  void load_index() {
+    try {
+      std::unordered_map<std::string, std::string> all;
+      auto it = table->new_iterator();
+      for (it->seek_to_first(); it->valid(); it->next())
+        if (!it->key().empty()) all.emplace(std::string(it->key()), std::string(it->value()));
+      index = std::move(all);
+      index_loaded = true;
+    } catch (const std::exception&) {
+      index.clear();  // fall back to per-key table reads, which report the damage when reached
+    }
+  }
+
+  std::optional<std::string> get(const std::string& key) const {
+    if (!index_loaded) return table->get(key);
+    auto it = index.find(key);
+    if (it == index.end()) return std::nullopt;
+    return it->second;
+  }
+
+  PinnedBufferPool& staging_pool() {
+    std::lock_guard<std::mutex> lock(staging_mu);
+    if (!staging) staging = std::make_unique<PinnedBufferPool>(kStagingChunk, 2);
+    return *staging;
   }
 
   const DataFile& data_file(int shard) {
@@ -101,6 +154,7 @@ BundleReader::BundleReader(std::string prefix, FileSystem* fs) : rep_(std::make_
   const uint64_t size = r.fs->file_size(r.index_name);
   r.table = std::make_unique<TableReader>(r.fs->new_random_access_file(r.index_name), size);
   r.read_header();
+  r.load_index();
 }
 
 BundleReader::~BundleReader() = default;
@@ -109,12 +163,12 @@ const std::string& BundleReader::prefix() const { return rep_->prefix; }
 const BundleHeader& BundleReader::header() const { return rep_->header; }
 
 bool BundleReader::contains(const std::string& key) const {
-  return !key.empty() && rep_->table->get(key).has_value();
+  return !key.empty() && rep_->get(key).has_value();
 }
 
 BundleEntry BundleReader::entry(const std::string& key) const {
   std::optional<std::string> value;
-  if (!key.empty()) value = rep_->table->get(key);
+  if (!key.empty()) value = rep_->get(key);
   if (!value) throw NotFoundError("Key " + key + " not found in checkpoint");
   std::optional<BundleEntry> e = decode_entry(*value);
   if (!e) throw DataLossError("Entry for key " + key + " not parseable in " + rep_->index_name);
@@ -123,50 +177,166 @@ BundleEntry BundleReader::entry(const std::string& key) const {
 
 Tensor BundleReader::lookup(const std::string& key) const { return read(key, entry(key)); }
 
+namespace {
+
+[[noreturn]] void checksum_mismatch(const std::string& context, uint32_t masked, uint32_t actual) {
+  throw DataLossError(context + "Checksum does not match: stored " + hex(crc32c::unmask(masked)) +
+                      " vs. calculated on the restored bytes " + hex(actual));
+}
+
+// Reads [offset, offset + size) of `data` into dst piece by piece, extending the crc32c over
+// each piece while it is hot in cache; returns the crc (unmasked).
+uint32_t read_and_checksum(const DataFile& data, uint64_t offset, uint64_t size, char* dst) {
+  uint32_t crc = 0;
+  for (uint64_t done = 0; done < size;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kHostChunk, size - done));
+    data.file->read_exact(offset + done, n, dst + done);
+    crc = crc32c::extend(crc, dst + done, n);
+    done += n;
+  }
+  return crc;
+}
+
+}  // namespace
+
+// Checks everything about an entry that needs no tensor bytes and returns where the bytes are.
+// REQUIRES: e is not a partitioned tensor's full entry; n = checked_num_elements(e).
+struct BundleReaderAccess {
+  static Located locate(BundleReader::Rep& r, const std::string& key, const BundleEntry& e,
+                        int64_t n) {
+    const std::string where = "tensor " + key + " in " + r.prefix;
+    if (e.shard_id < 0 || e.shard_id >= r.header.num_shards)
+      throw DataLossError("Invalid shard_id " + std::to_string(e.shard_id) + " (bundle has " +
+                          std::to_string(r.header.num_shards) + " shards) for " + where);
+    const bool is_string = e.dtype == DType::kString;
+    int64_t expected = is_string ? -1 : fixed_size_bytes(e.dtype, n);
+    bool size_ok = e.offset >= 0 && e.size >= 0;
+    if (!is_string) size_ok = size_ok && e.size == expected;
+    if (is_string && n > 0) size_ok = size_ok && e.size >= n + 4;  // >= 1 byte per length + crc
+    if (is_string && n == 0) size_ok = size_ok && (e.size == 0 || e.size == 4);
+    if (!size_ok)
+      throw DataLossError("Invalid size in bundle entry: key " + key + "; stored size " +
+                          std::to_string(e.size) + "; expected size " +
+                          (is_string ? "at least " + std::to_string(n == 0 ? 0 : n + 4)
+                                     : std::to_string(expected)) +
+                          " (offset " + std::to_string(e.offset) + ", " + r.prefix + ")");
+    const DataFile& data = r.data_file(e.shard_id);
+    const uint64_t offset = static_cast<uint64_t>(e.offset), size = static_cast<uint64_t>(e.size);
+    if (offset > data.size || size > data.size - offset)
+      throw DataLossError("Bundle entry for " + key + " points past the end of data file " +
+                          data.file->name() + ": offset " + std::to_string(offset) + " + size " +
+                          std::to_string(size) + " > file size " + std::to_string(data.size));
+    Located loc;
+    loc.data = &data;
+    loc.offset = offset;
+    loc.size = size;
+    loc.context = "TensorBundle at " + r.prefix + " shard " + std::to_string(e.shard_id) + " (" +
+                  std::to_string(size) + " bytes), tensor " + key + " in " + data.file->name() +
+                  ": ";
+    return loc;
+  }
+};
+
 Tensor BundleReader::read(const std::string& key, const BundleEntry& e) const {
   Rep& r = *rep_;
-  const std::string where = "tensor " + key + " in " + r.prefix;
-  const int64_t n = checked_num_elements(e, where);
+  const int64_t n = checked_num_elements(e, "tensor " + key + " in " + r.prefix);
   if (!e.slices.empty()) return read_slice(key, e, full_slice(static_cast<int>(e.shape.size())));
-  if (e.shard_id < 0 || e.shard_id >= r.header.num_shards)
-    throw DataLossError("Invalid shard_id " + std::to_string(e.shard_id) + " (bundle has " +
-                        std::to_string(r.header.num_shards) + " shards) for " + where);
-  const bool is_string = e.dtype == DType::kString;
-  int64_t expected = is_string ? -1 : fixed_size_bytes(e.dtype, n);
-  bool size_ok = e.offset >= 0 && e.size >= 0;
-  if (!is_string) size_ok = size_ok && e.size == expected;
-  if (is_string && n > 0) size_ok = size_ok && e.size >= n + 4;  // >= 1 byte per length + crc
-  if (is_string && n == 0) size_ok = size_ok && (e.size == 0 || e.size == 4);
-  if (!size_ok)
-    throw DataLossError("Invalid size in bundle entry: key " + key + "; stored size " +
-                        std::to_string(e.size) + "; expected size " +
-                        (is_string ? "at least " + std::to_string(n == 0 ? 0 : n + 4)
-                                   : std::to_string(expected)) +
-                        " (offset " + std::to_string(e.offset) + ", " + r.prefix + ")");
-  const DataFile& data = r.data_file(e.shard_id);
-  const uint64_t offset = static_cast<uint64_t>(e.offset), size = static_cast<uint64_t>(e.size);
-  if (offset > data.size || size > data.size - offset)
-    throw DataLossError("Bundle entry for " + key + " points past the end of data file " +
-                        data.file->name() + ": offset " + std::to_string(offset) + " + size " +
-                        std::to_string(size) + " > file size " + std::to_string(data.size));
-
+  const Located loc = BundleReaderAccess::locate(r, key, e, n);
   Tensor out(e.dtype, Shape(e.shape));
-  const std::string context = "TensorBundle at " + r.prefix + " shard " +
-                              std::to_string(e.shard_id) + " (" + std::to_string(size) +
-                              " bytes), tensor " + key + " in " + data.file->name() + ": ";
-  if (is_string) {
-    std::string bytes = data.file->read(offset, size);
-    decode_string_data(bytes, e.masked_crc32c, &out, context);
+  if (e.dtype == DType::kString) {
+    std::string bytes = loc.data->file->read(loc.offset, loc.size);
+    decode_string_data(bytes, e.masked_crc32c, &out, loc.context);
     return out;
   }
-  char* dst = static_cast<char*>(out.raw_data());
-  data.file->read_exact(offset, size, dst);
-  const uint32_t actual = crc32c::value(dst, size);
-  if (crc32c::mask(actual) != e.masked_crc32c)
-    throw DataLossError(context + "Checksum does not match: stored " +
-                        hex(crc32c::unmask(e.masked_crc32c)) +
-                        " vs. calculated on the restored bytes " + hex(actual));
+  const uint32_t actual =
+      read_and_checksum(*loc.data, loc.offset, loc.size, static_cast<char*>(out.raw_data()));
+  if (crc32c::mask(actual) != e.masked_crc32c) checksum_mismatch(loc.context, e.masked_crc32c, actual);
   return out;
+}
+
+void BundleReader::lookup_into(const std::string& key, Tensor& dst,
+                               PinnedBufferPool* staging) const {
+  Rep& r = *rep_;
+  if (!dst.valid())
+    throw InvalidArgumentError("lookup_into " + key + ": the destination is an empty Tensor handle");
+  const BundleEntry e = entry(key);
+  if (e.dtype != dst.dtype() || e.shape != dst.shape().dims())
+    throw InvalidArgumentError(
+        "lookup_into " + key + ": the checkpoint holds " + dtype_tf_name(e.dtype) + " " +
+        shape_string(e.shape) + " but the destination tensor is " + dtype_tf_name(dst.dtype()) +
+        " " + shape_string(dst.shape().dims()) + " (" + r.prefix + ")");
+  const int64_t n = checked_num_elements(e, "tensor " + key + " in " + r.prefix);
+  const bool to_host = dst.on_host();
+
+  // Strings and partitioned tensors are assembled on the host first.
+  if (e.dtype == DType::kString || !e.slices.empty()) {
+    Tensor host = read(key, e);
+    if (e.dtype == DType::kString) {
+      std::string* out = dst.data<std::string>();
+      std::string* in = host.data<std::string>();
+      for (int64_t i = 0; i < n; ++i) out[i] = std::move(in[i]);
+    } else if (host.bytes() > 0) {
+      if (to_host) {
+        std::memcpy(dst.raw_data(), host.raw_data(), host.bytes());
+      } else {
+        Allocator* a = dst.allocator();
+        gpu::copy_host_to_device(dst.raw_data(), host.raw_data(), host.bytes(), a->gpu_ordinal(),
+                                 a->stream());
+        gpu::synchronize(a->stream());
+      }
+    }
+    return;
+  }
+
+  const Located loc = BundleReaderAccess::locate(r, key, e, n);
+  if (to_host) {
+    const uint32_t actual =
+        read_and_checksum(*loc.data, loc.offset, loc.size, static_cast<char*>(dst.raw_data()));
+    if (crc32c::mask(actual) != e.masked_crc32c)
+      checksum_mismatch(loc.context, e.masked_crc32c, actual);
+    return;
+  }
+
+  // A device destination: read each piece into a pinned host buffer, checksum it there, and copy
+  // it to the device while the next piece is read into the other buffer.
+  Allocator* a = dst.allocator();
+  const int ordinal = a->gpu_ordinal();
+  gpu::Stream stream = a->stream();
+  PinnedBufferPool::Lease leases[2];
+  int nbuf = 1;
+  if (staging == nullptr) {
+    PinnedBufferPool& pool = r.staging_pool();
+    // Both buffers are taken under one lock, so concurrent lookups cannot each hold one and wait.
+    std::lock_guard<std::mutex> lock(r.staging_mu);
+    leases[0] = pool.acquire();
+    leases[1] = pool.acquire();
+    nbuf = 2;
+  } else {
+    leases[0] = staging->acquire();  // one buffer: never waits on a buffer it holds itself
+  }
+  const size_t chunk = leases[0].size();
+  char* out = static_cast<char*>(dst.raw_data());
+  uint32_t crc = 0;
+  try {
+    int k = 0;
+    for (uint64_t done = 0; done < loc.size; ++k) {
+      char* buf = static_cast<char*>(leases[k % nbuf].data());
+      if (k >= nbuf) gpu::synchronize(stream);  // the copy out of `buf` has finished
+      const size_t len = static_cast<size_t>(std::min<uint64_t>(chunk, loc.size - done));
+      loc.data->file->read_exact(loc.offset + done, len, buf);
+      crc = crc32c::extend(crc, buf, len);
+      gpu::copy_host_to_device(out + done, buf, len, ordinal, stream);
+      done += len;
+    }
+    gpu::synchronize(stream);
+  } catch (...) {
+    try {
+      gpu::synchronize(stream);  // no copy may still read a buffer going back to the pool
+    } catch (...) {
+    }
+    throw;
+  }
+  if (crc32c::mask(crc) != e.masked_crc32c) checksum_mismatch(loc.context, e.masked_crc32c, crc);
 }
 
 Tensor BundleReader::lookup_slice(const std::string& name, const TensorSlice& slice) const {
@@ -186,7 +356,7 @@ Tensor BundleReader::read_slice(const std::string& name, const BundleEntry& full
                                 const TensorSlice& slice) const {
   return assemble_slice(name, full.dtype, full.shape, full.slices, slice, [&](size_t i) {
     const std::string key = encode_slice_key(name, full.slices[i]);
-    std::optional<std::string> value = rep_->table->get(key);
+    std::optional<std::string> value = rep_->get(key);
     if (!value)
       throw DataLossError("Slice " + slice_spec_string(full.slices[i]) + " of partitioned tensor " +
                           name + " is listed but not stored in " + rep_->index_name);

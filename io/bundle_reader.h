@@ -21,6 +21,9 @@
 // assemble_slice() in io/tensor_slice.h for the errors (slices not covering the request:
 // NotFoundError "Does not have sufficient slices for partitioned tensor ...").
 //
+// The index's entries are loaded once on construction (one pass over the table), so a lookup is
+// a hash lookup plus the tensor's own reads.
+//
 // Thread-safe: lookups may run concurrently.
 #pragma once
 
@@ -32,6 +35,10 @@
 #include "core/tensor.h"
 #include "io/bundle_format.h"
 #include "io/file.h"
+
+namespace kiln {
+class PinnedBufferPool;
+}
 
 namespace kiln::io {
 
@@ -51,6 +58,14 @@ class BundleReader {
   BundleEntry entry(const std::string& key) const;
   // The tensor stored under `key`, read into host memory and fully checked.
   Tensor lookup(const std::string& key) const;
+  // Reads the tensor stored under `key` straight into `dst`, which the caller allocated with the
+  // entry's dtype and shape on any device (else InvalidArgumentError naming the key and both
+  // dtypes and shapes). A host dst is filled by reads of its own memory, checksummed piece by
+  // piece; a GPU dst through pinned staging buffers (`staging`, or two 8 MiB buffers the reader
+  // owns, made on first use), each piece checksummed on the host and copied with
+  // gpu::copy_host_to_device; the call returns once the bytes are on the device and the crc has
+  // been checked over all pieces. On any error dst's contents are unspecified.
+  void lookup_into(const std::string& key, Tensor& dst, PinnedBufferPool* staging = nullptr) const;
   // Reads and checks the tensor an entry (from entry() or for_each) describes.
   Tensor read(const std::string& key, const BundleEntry& entry) const;
   // The part `slice` (io/tensor_slice.h) of the tensor `name`, stored whole or partitioned.
@@ -62,9 +77,14 @@ class BundleReader {
   std::vector<std::string> keys() const;
 
  private:
+  friend struct BundleReaderAccess;
   Tensor read_slice(const std::string& name, const BundleEntry& full,
                     const TensorSlice& slice) const;
-  struct Rep;
+
+ public:
+  struct Rep;  // public so that helpers in bundle_reader.cc can name it
+
+ private:
   std::unique_ptr<Rep> rep_;
 };
 

@@ -4,6 +4,7 @@
 
 #include <random>
 #include <string>
+#include <vector>
 
 namespace kiln::crc32c {
 namespace {
@@ -61,6 +62,44 @@ TEST(Crc32c, HardwareMatchesPortableOnRandomBuffers) {
               extend_portable(init, buf.data() + start, len))
         << "start " << start << " len " << len;
   }
+}
+
+// The three-way interleaved path (long and short blocks joined by the zero-extension operator)
+// against one chain of the same instruction and against the portable tables, on lengths that
+// cross every block boundary and on every alignment.
+TEST(Crc32c, InterleavedEqualsSerialOnRandomLengthsAndAlignments) {
+  std::mt19937_64 rng(7);
+  std::string buf((1 << 20) + 64, '\0');
+  for (char& c : buf) c = static_cast<char>(rng());
+  const size_t interesting[] = {0,         1,         7,         8,          767,
+                                768,       769,       3 * 256,   3 * 8192 - 1, 3 * 8192,
+                                3 * 8192 + 1, 3 * 8192 + 768, 2 * 3 * 8192 + 5, 1 << 20};
+  std::vector<size_t> lengths(std::begin(interesting), std::end(interesting));
+  for (int i = 0; i < 300; ++i) lengths.push_back(rng() % (1 << 20));
+  for (size_t len : lengths) {
+    const size_t start = rng() % 64;
+    const uint32_t init = static_cast<uint32_t>(rng());
+    const char* p = buf.data() + start;
+    const uint32_t serial = extend_hardware_serial(init, p, len);
+    ASSERT_EQ(extend(init, p, len), serial) << "start " << start << " len " << len;
+    ASSERT_EQ(extend_hardware(init, p, len), serial) << "start " << start << " len " << len;
+    if (len < 100000) {
+      ASSERT_EQ(extend_portable(init, p, len), serial) << "start " << start << " len " << len;
+    }
+  }
+}
+
+TEST(Crc32c, CombineJoinsPieces) {
+  std::mt19937_64 rng(11);
+  std::string buf(100000, '\0');
+  for (char& c : buf) c = static_cast<char>(rng());
+  for (int trial = 0; trial < 200; ++trial) {
+    const size_t cut = rng() % (buf.size() + 1);
+    const uint32_t a = value(buf.data(), cut), b = value(buf.data() + cut, buf.size() - cut);
+    ASSERT_EQ(combine(a, b, buf.size() - cut), value(buf)) << "cut " << cut;
+  }
+  EXPECT_EQ(combine(value("12345"), value("6789"), 4), 0xe3069283u);
+  EXPECT_EQ(combine(value("123456789"), 0, 0), 0xe3069283u);
 }
 
 }  // namespace
