@@ -4,6 +4,7 @@
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 
+#include <filesystem>
 #include <random>
 
 #include "core/errors.h"
@@ -94,6 +95,49 @@ void write_checkpoint_state(const std::string& dir, const CheckpointState& state
     throw;
   }
   fs->sync_dir(dir.empty() ? "." : dir);
+}
+
+namespace {
+
+bool is_absolute(const std::string& p) { return !p.empty() && p.front() == '/'; }
+
+// os.path.relpath(path, start), lexically.
+std::string relpath(const std::string& path, const std::string& start) {
+  namespace stdfs = std::filesystem;
+  stdfs::path p(path), s(start.empty() ? "." : start);
+  if (p.is_absolute() != s.is_absolute()) {
+    p = stdfs::absolute(p);
+    s = stdfs::absolute(s);
+  }
+  std::string r = p.lexically_normal().lexically_relative(s.lexically_normal()).string();
+  return r.empty() ? path : r;
+}
+
+}  // namespace
+
+void update_checkpoint_state(const std::string& save_dir, const std::string& model_checkpoint_path,
+                             const std::vector<std::string>& all_model_checkpoint_paths,
+                             const std::string& state_filename, bool save_relative_paths,
+                             FileSystem* fs) {
+  fs = or_posix(fs);
+  std::string state_path = join_path(save_dir, state_filename);
+  if (state_path == model_checkpoint_path)
+    throw InvalidArgumentError("Save path '" + model_checkpoint_path +
+                               "' conflicts with path used for checkpoint state.  Please use a "
+                               "different save path.");
+  CheckpointState state;
+  state.model_checkpoint_path = model_checkpoint_path;
+  state.all_model_checkpoint_paths = all_model_checkpoint_paths;
+  if (state.all_model_checkpoint_paths.empty() ||
+      state.all_model_checkpoint_paths.back() != model_checkpoint_path)
+    state.all_model_checkpoint_paths.push_back(model_checkpoint_path);
+  auto convert = [&](std::string& p) {
+    if (save_relative_paths && is_absolute(p)) p = relpath(p, save_dir);
+    if (!is_absolute(save_dir) && !is_absolute(p)) p = relpath(p, save_dir);
+  };
+  convert(state.model_checkpoint_path);
+  for (auto& p : state.all_model_checkpoint_paths) convert(p);
+  write_checkpoint_state(save_dir, state, fs, state_filename);
 }
 
 std::string resolve_checkpoint_path(const std::string& dir, const std::string& path) {

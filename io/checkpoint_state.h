@@ -41,6 +41,17 @@ void write_checkpoint_state(const std::string& dir, const CheckpointState& state
                             FileSystem* fs = nullptr,
                             const std::string& state_filename = kCheckpointStateFilename);
 
+// TF's update_checkpoint_state_internal: writes DIR/`state_filename` (DIR = save_dir) naming
+// `model_checkpoint_path` as the newest and `all_model_checkpoint_paths` (the model path is
+// appended when the list is empty or ends with another path). Paths: when save_dir is relative,
+// relative paths are written relative to it; with save_relative_paths, absolute ones are too;
+// otherwise paths are written as given. InvalidArgumentError "Save path 'P' conflicts with path
+// used for checkpoint state.  Please use a different save path." when DIR/state_filename is P.
+void update_checkpoint_state(const std::string& save_dir, const std::string& model_checkpoint_path,
+                             const std::vector<std::string>& all_model_checkpoint_paths,
+                             const std::string& state_filename = kCheckpointStateFilename,
+                             bool save_relative_paths = false, FileSystem* fs = nullptr);
+
 // `path` resolved against `dir` when relative (join_path), unchanged when absolute.
 std::string resolve_checkpoint_path(const std::string& dir, const std::string& path);
 

@@ -1,0 +1,318 @@
+#include "io/saver.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <exception>
+#include <limits>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "core/errors.h"
+#include "io/bundle_writer.h"
+#include "io/checkpoint_reader.h"
+#include "io/checkpoint_state.h"
+#include "io/merge_bundles.h"
+
+namespace kiln {
+
+namespace {
+
+std::string basename_of(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string random_hex32() {
+  std::random_device rd;
+  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd() ^
+                      static_cast<uint64_t>(
+                          std::chrono::steady_clock::now().time_since_epoch().count()));
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64 "%016" PRIx64, gen(), gen());
+  return buf;
+}
+
+std::string shard_name(const std::string& prefix, int i, int n) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "-%05d-of-%05d", i, n);
+  return prefix + buf;
+}
+
+// Modification time in seconds of P.index, else of P; nullopt when neither exists (POSIX only).
+std::optional<double> checkpoint_mtime(const std::string& prefix) {
+  for (const std::string& p : {prefix + ".index", prefix}) {
+    struct stat st;
+    if (::stat(p.c_str(), &st) == 0)
+      return static_cast<double>(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec * 1e-9;
+  }
+  return std::nullopt;
+}
+
+const char kMissingKeyHelp[] =
+    "Restoring from checkpoint failed. This is most likely due to a Variable name or other graph "
+    "key that is missing from the checkpoint. Please ensure that you have not altered the graph "
+    "expected based on the checkpoint. Original error:\n\n";
+const char kMismatchHelp[] =
+    "Restoring from checkpoint failed. This is most likely due to a mismatch between the current "
+    "graph and the graph from the checkpoint. Please ensure that you have not altered the graph "
+    "expected based on the checkpoint. Original error:\n\n";
+
+}  // namespace
+
+std::vector<std::pair<std::string, Variable>> VarList::named() const {
+  std::vector<std::pair<std::string, Variable>> out;
+  for (const auto& v : list_) out.emplace_back(v.name(), v);
+  for (const auto& [name, v] : map_) out.emplace_back(name, v);
+  return out;
+}
+
+Saver::Saver(Graph& graph, SaverOptions options)
+    : graph_(&graph), options_(std::move(options)),
+      fs_(options_.fs ? options_.fs : io::posix_file_system()) {
+  if (options_.defer_build && options_.var_list.is_set())
+    throw InvalidArgumentError(
+        "If `var_list` is provided then build cannot be deferred. Either set defer_build=False "
+        "or var_list=None.");
+  if (!options_.defer_build) build();
+}
+
+double Saver::now() const {
+  if (options_.clock) return options_.clock();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void Saver::build() {
+  if (built_) return;
+  std::vector<std::pair<std::string, Variable>> named;
+  if (options_.var_list.is_set()) {
+    named = options_.var_list.named();
+  } else {
+    for (const Variable& v : global_variables(*graph_)) named.emplace_back(v.name(), v);
+  }
+  std::sort(named.begin(), named.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 1; i < named.size(); ++i)
+    if (named[i].first == named[i - 1].first)
+      throw InvalidArgumentError("At least two variables have the same name: " + named[i].first);
+  if (named.empty() && !options_.allow_empty) throw InvalidArgumentError("No variables to save");
+  vars_ = std::move(named);
+  empty_ = vars_.empty();
+  temp_suffix_ = "_temp_" + random_hex32();
+  next_checkpoint_time_ = now() + options_.keep_checkpoint_every_n_hours * 3600.0;
+  built_ = true;
+}
+
+void Saver::write_bundle(Session& sess, const std::string& prefix) {
+  io::BundleWriterOptions wo;
+  wo.fs = fs_;
+  io::BundleWriter writer(prefix, wo);
+  for (const auto& [name, var] : vars_) writer.add(name, sess.variable_value(var.name()));
+  writer.finish();
+}
+
+void Saver::write_sharded(Session& sess, const std::string& prefix) {
+  // Group by the device each variable lives on, devices in ascending order (TF sorts by name).
+  std::map<DeviceSpec, std::vector<std::pair<std::string, Tensor>>> groups;
+  for (const auto& [name, var] : vars_) {
+    DeviceSpec dev = sess.device_for(var.op().node).spec();
+    groups[dev].emplace_back(name, sess.variable_value(var.name()));
+  }
+  const int n = static_cast<int>(groups.size());
+  const std::string temp_dir = prefix + temp_suffix_;
+  const std::string part = io::join_path(temp_dir, "part");
+  std::vector<std::string> prefixes;
+  for (int i = 0; i < n; ++i) prefixes.push_back(shard_name(part, i, n));
+
+  auto cleanup = [&] {
+    try {
+      if (!fs_->exists(temp_dir)) return;
+      for (const auto& f : fs_->list_dir(temp_dir)) fs_->delete_file(io::join_path(temp_dir, f));
+      fs_->delete_dir(temp_dir);
+    } catch (const Error&) {
+    }
+  };
+  try {
+    fs_->create_dir(temp_dir);
+    std::vector<std::exception_ptr> errors(n);
+    std::vector<std::thread> threads;
+    int i = 0;
+    for (auto& entry : groups) {
+      auto* tensors = &entry.second;
+      threads.emplace_back([this, tensors, &prefixes, &errors, i] {
+        try {
+          io::BundleWriterOptions wo;
+          wo.fs = fs_;
+          io::BundleWriter writer(prefixes[i], wo);
+          for (const auto& [name, t] : *tensors) writer.add(name, t);
+          writer.finish();
+        } catch (...) {
+          errors[i] = std::current_exception();
+        }
+      });
+      ++i;
+    }
+    for (auto& t : threads) t.join();
+    for (auto& e : errors)
+      if (e) std::rethrow_exception(e);
+    io::merge_bundles(fs_, prefixes, prefix);
+  } catch (...) {
+    cleanup();
+    throw;
+  }
+  cleanup();
+}
+
+std::string Saver::save(Session& sess, const std::string& save_path, const SaveOptions& options) {
+  if (!built_)
+    throw FailedPreconditionError("`build()` should be called before save if defer_build==True");
+  std::string latest_filename =
+      options.latest_filename.empty() ? io::kCheckpointStateFilename : options.latest_filename;
+  if (latest_filename.find('/') != std::string::npos)
+    throw InvalidArgumentError("'latest_filename' must not contain path components");
+
+  std::string checkpoint_file = save_path;
+  if (options.global_step) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, options_.pad_step_number ? "-%08" PRId64 : "-%" PRId64,
+                  *options.global_step);
+    checkpoint_file += buf;
+  } else if (basename_of(save_path) == latest_filename && !options_.sharded) {
+    throw InvalidArgumentError("'latest_filename' collides with 'save_path': '" +
+                               latest_filename + "' and '" + save_path + "'");
+  }
+  if (empty_) return "";
+
+  const std::string save_dir = io::dirname(save_path);
+  if (!fs_->exists(save_dir))
+    throw NotFoundError("Parent directory of " + save_path + " doesn't exist, can't save.");
+
+  if (options_.sharded)
+    write_sharded(sess, checkpoint_file);
+  else
+    write_bundle(sess, checkpoint_file);
+
+  if (options.write_state) {
+    if (options_.recover_state && !state_recovered_) {
+      state_recovered_ = true;
+      if (auto state = get_checkpoint_state(save_dir, latest_filename, fs_)) {
+        std::vector<std::string> old;
+        for (const auto& p : state->all_model_checkpoint_paths)
+          if (p != checkpoint_file) old.push_back(p);
+        recover_last_checkpoints(old);
+      }
+    }
+    record_checkpoint(checkpoint_file);
+    try {
+      io::update_checkpoint_state(save_dir, checkpoint_file, last_checkpoints(), latest_filename,
+                                  options_.save_relative_paths, fs_);
+    } catch (...) {
+      pending_delete_.reset();  // never delete unless the new state is durable (TF forgets it)
+      throw;
+    }
+    maybe_delete_old_checkpoint();
+  }
+  return checkpoint_file;
+}
+
+void Saver::record_checkpoint(const std::string& path) {
+  if (options_.max_to_keep <= 0) return;
+  std::erase_if(last_checkpoints_, [&](const auto& e) { return e.first == path; });
+  last_checkpoints_.emplace_back(path, now());
+  if (static_cast<int>(last_checkpoints_.size()) > options_.max_to_keep) {
+    pending_delete_ = last_checkpoints_.front();
+    last_checkpoints_.erase(last_checkpoints_.begin());
+  }
+}
+
+void Saver::maybe_delete_old_checkpoint() {
+  if (!pending_delete_) return;
+  auto [path, time] = *pending_delete_;
+  pending_delete_.reset();
+  const double n_hours = options_.keep_checkpoint_every_n_hours;
+  if (n_hours > 0 && time > next_checkpoint_time_) {
+    next_checkpoint_time_ += n_hours * 3600.0;
+    return;  // preserved forever
+  }
+  remove_checkpoint(path, fs_);
+}
+
+void Saver::restore(Session& sess, const std::string& save_path) {
+  if (empty_) return;
+  if (!built_)
+    throw FailedPreconditionError(
+        "`build()` should be called before restore if defer_build==True");
+  if (save_path.empty()) throw InvalidArgumentError("Can't load save_path when it is None.");
+  if (!io::checkpoint_exists(save_path, fs_))
+    throw InvalidArgumentError("The passed save_path is not a valid checkpoint: " + save_path);
+
+  io::CheckpointReader reader(save_path, fs_);
+  // Check every variable before assigning any.
+  for (const auto& [name, var] : vars_) {
+    if (!reader.has_tensor(name))
+      throw NotFoundError(std::string(kMissingKeyHelp) + "Key " + name +
+                          " not found in checkpoint");
+    DType stored = reader.dtype(name);
+    if (stored != var.dtype())
+      throw InvalidArgumentError(std::string(kMismatchHelp) + "tensor_name = " + name +
+                                 "; expected dtype " + dtype_name(var.dtype()) +
+                                 " does not equal original dtype " + dtype_name(stored));
+    Shape stored_shape = reader.shape(name);
+    Shape shape = var.shape();
+    bool same = shape.compatible_with(stored_shape);
+    bool reshapeable = options_.reshape && !shape.unknown_rank() && shape.fully_defined() &&
+                       shape.num_elements() == stored_shape.num_elements();
+    if (!same && !reshapeable)
+      throw InvalidArgumentError(std::string(kMismatchHelp) +
+                                 "Assign requires shapes of both tensors to match. lhs shape= " +
+                                 shape.to_string() + " rhs shape= " + stored_shape.to_string() +
+                                 " (variable " + var.name() + ", checkpoint key " + name + ")");
+  }
+  // One variable at a time: peak extra memory is the largest variable.
+  for (const auto& [name, var] : vars_) {
+    Tensor value;
+    try {
+      value = reader.get_tensor(name);
+    } catch (const NotFoundError& e) {
+      throw NotFoundError(std::string(kMissingKeyHelp) + e.what());
+    }
+    Shape shape = var.shape();
+    if (shape.fully_defined() && !(value.shape() == shape)) value = value.reshaped(shape);
+    sess.set_variable_value(var.name(), value);
+  }
+}
+
+std::vector<std::string> Saver::last_checkpoints() const {
+  std::vector<std::string> out;
+  for (const auto& e : last_checkpoints_) out.push_back(e.first);
+  return out;
+}
+
+void Saver::set_last_checkpoints(const std::vector<std::string>& paths) {
+  last_checkpoints_.clear();
+  for (const auto& p : paths)
+    last_checkpoints_.emplace_back(p, std::numeric_limits<double>::infinity());
+}
+
+void Saver::set_last_checkpoints_with_time(
+    const std::vector<std::pair<std::string, double>>& entries) {
+  last_checkpoints_ = entries;
+}
+
+void Saver::recover_last_checkpoints(const std::vector<std::string>& paths) {
+  std::vector<std::pair<std::string, double>> entries;
+  for (const auto& p : paths) {
+    if (!io::checkpoint_exists(p, fs_)) continue;
+    auto t = checkpoint_mtime(p);
+    entries.emplace_back(p, t ? *t : now());
+  }
+  set_last_checkpoints_with_time(entries);
+}
+
+}  // namespace kiln

@@ -1,0 +1,170 @@
+// kiln::Saver: TF1's tf.train.Saver. Saves a graph's variables to a V2 checkpoint with TF's file
+// names, maintains the `checkpoint` state file and deletes old checkpoints as TF does; restores V2
+// and V1 checkpoints (shared/reference/tf-checkpoint-format.md §2-§3).
+//
+//   kiln::Saver saver(g);                                         // all global variables
+//   std::string p = saver.save(sess, "save/model.ckpt");          // -> "save/model.ckpt"
+//   saver.save(sess, "save/my_test_model", {.global_step = 1000}); // -> "save/my_test_model-1000"
+//   saver.restore(sess2, p);
+//
+// Files of save(sess, P, {.global_step = S}): P-S.index, P-S.data-00000-of-00001 (with
+// sharded=true one data file per device: P-S.data-0000i-of-0000N) and DIR/checkpoint (the state
+// file, DIR = dirname(P)), written atomically after the bundle is durable. Old checkpoints are
+// deleted only after that (§3.4: max_to_keep, keep_checkpoint_every_n_hours; 0 or negative
+// max_to_keep keeps all and records no history).
+//
+// Sharded saves group the variables by the device they live on in the session (sorted by
+// device), write each group on its own thread to P_temp_<32 hex>/part-0000i-of-0000N, then merge
+// them (io::merge_bundles renames the data files, no byte copied) and remove the temp directory.
+//
+// Errors (kiln typed exceptions with TF's messages):
+//   save before build() with defer_build    FailedPreconditionError "`build()` should be called
+//                                            before save if defer_build==True"
+//   no variables, allow_empty false         InvalidArgumentError "No variables to save"
+//   two variables with one checkpoint name  InvalidArgumentError "At least two variables have
+//                                            the same name: X"
+//   latest_filename with a '/'              InvalidArgumentError "'latest_filename' must not
+//                                            contain path components"
+//   latest_filename == basename(save_path)  InvalidArgumentError "'latest_filename' collides with
+//   (no step, not sharded)                   'save_path': 'checkpoint' and '.../checkpoint'"
+//   missing parent directory on save        NotFoundError "Parent directory of P doesn't exist,
+//                                            can't save."
+//   restore from a non-checkpoint path      InvalidArgumentError "The passed save_path is not a
+//                                            valid checkpoint: P"
+//   a variable missing from the checkpoint  NotFoundError "Restoring from checkpoint failed. This
+//                                            is most likely due to a Variable name or other graph
+//                                            key that is missing ... Key v3 not found in
+//                                            checkpoint"
+//   shape / dtype mismatch                  InvalidArgumentError "Restoring from checkpoint
+//                                            failed. This is most likely due to a mismatch ...
+//                                            Assign requires shapes of both tensors to match.
+//                                            lhs shape= [1,2] rhs shape= [2,3] ..." / "... expected
+//                                            dtype float32 does not equal original dtype ..."
+// restore() checks every variable (presence, dtype, shape) before it assigns any, so a failed
+// restore leaves the session's values untouched.
+//
+// Not thread-safe: one thread uses a Saver at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/graph.h"
+#include "core/session.h"
+#include "io/checkpoint_management.h"
+#include "io/file.h"
+#include "ops/variables.h"
+
+namespace kiln {
+
+// What a Saver saves: unset (all global variables of the graph), a list of variables (each keyed
+// by its op name, "v1"), or a map from checkpoint name to variable (renaming).
+class VarList {
+ public:
+  VarList() = default;
+  VarList(std::initializer_list<Variable> vars) : list_(vars), set_(true) {}
+  VarList(std::vector<Variable> vars) : list_(std::move(vars)), set_(true) {}
+  VarList(std::map<std::string, Variable> vars) : map_(std::move(vars)), set_(true) {}
+
+  bool is_set() const { return set_; }
+  // (checkpoint name, variable) pairs in the order given (list) or by name (map).
+  std::vector<std::pair<std::string, Variable>> named() const;
+
+ private:
+  std::vector<Variable> list_;
+  std::map<std::string, Variable> map_;
+  bool set_ = false;
+};
+
+struct SaverOptions {
+  VarList var_list = {};
+  // Restore a tensor whose shape differs from the variable's when the element counts agree.
+  bool reshape = false;
+  // One data file per device, written concurrently.
+  bool sharded = false;
+  int max_to_keep = 5;
+  double keep_checkpoint_every_n_hours = 10000.0;
+  // TF's name scope for the saver's ops; kept for the SaverDef (MetaGraph export).
+  std::string name = "save";
+  // Restore one variable at a time (kiln always does; the flag is kept for TF parity).
+  bool restore_sequentially = false;
+  // Collect the variables on build() instead of in the constructor (var_list must be unset).
+  bool defer_build = false;
+  bool allow_empty = false;
+  // Step numbers padded to 8 digits: model-00001000.
+  bool pad_step_number = false;
+  // Paths in the `checkpoint` file relative to its directory.
+  bool save_relative_paths = false;
+  // TF's default filename tensor value ("model" when empty); kept for the SaverDef.
+  std::string filename = "";
+  // kiln extension: on the first save with write_state, take the checkpoints listed in an
+  // existing state file of that directory as history (recover_last_checkpoints), so a restarted
+  // job keeps deleting its old checkpoints.
+  bool recover_state = false;
+  // File system (null: POSIX) and clock (seconds since the epoch; null: wall clock), for tests.
+  io::FileSystem* fs = nullptr;
+  std::function<double()> clock = nullptr;
+};
+
+struct SaveOptions {
+  std::optional<int64_t> global_step = std::nullopt;
+  std::string latest_filename = "";  // "" means "checkpoint"
+  bool write_state = true;
+};
+
+class Saver {
+ public:
+  explicit Saver(Graph& graph, SaverOptions options = {});
+
+  // Collects the variables (once; later calls do nothing). Done by the constructor unless
+  // defer_build.
+  void build();
+
+  // Saves and returns the checkpoint prefix (save_path, or save_path-STEP); "" for an empty
+  // saver (allow_empty with no variables).
+  std::string save(Session& sess, const std::string& save_path, const SaveOptions& options = {});
+  // Restores every variable of the saver from the V2 or V1 checkpoint at `save_path`, copying
+  // each value onto the variable's device. The variables need not be initialized.
+  void restore(Session& sess, const std::string& save_path);
+
+  // The checkpoints not yet deleted, oldest first.
+  std::vector<std::string> last_checkpoints() const;
+  // Replaces the history; these checkpoints are never deleted (timestamps +inf, as TF).
+  void set_last_checkpoints(const std::vector<std::string>& paths);
+  void set_last_checkpoints_with_time(const std::vector<std::pair<std::string, double>>& entries);
+  // History from existing checkpoints with their files' modification times (missing ones are
+  // skipped); these are deleted by retention like any other.
+  void recover_last_checkpoints(const std::vector<std::string>& paths);
+
+  const SaverOptions& options() const { return options_; }
+  // (checkpoint name, variable) pairs, sorted by name. Empty before build().
+  const std::vector<std::pair<std::string, Variable>>& variables() const { return vars_; }
+  bool built() const { return built_; }
+
+ private:
+  double now() const;
+  void record_checkpoint(const std::string& path);
+  void maybe_delete_old_checkpoint();
+  void write_bundle(Session& sess, const std::string& prefix);
+  void write_sharded(Session& sess, const std::string& prefix);
+
+  Graph* graph_;
+  SaverOptions options_;
+  io::FileSystem* fs_;
+  bool built_ = false;
+  bool empty_ = false;
+  bool state_recovered_ = false;
+  std::vector<std::pair<std::string, Variable>> vars_;
+  std::vector<std::pair<std::string, double>> last_checkpoints_;
+  std::optional<std::pair<std::string, double>> pending_delete_;
+  double next_checkpoint_time_ = 0;
+  std::string temp_suffix_;  // "_temp_<32 hex>"
+};
+
+}  // namespace kiln
