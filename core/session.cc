@@ -281,9 +281,11 @@ std::vector<Tensor> Session::run(const std::vector<Output>& fetches, const FeedL
   for (Value& v : values) {
     Tensor t = v.ref ? read_variable(*v.ref) : std::move(v.tensor);
     v = Value();
-    // As TF1 hands back copies, a fetched tensor never aliases a variable, a constant of the
-    // graph or another fetch: writing into it cannot change the session's state.
-    if (t.valid() && !t.buffer_is_unique()) t = t.clone();
+    // As TF1 hands back copies, a fetched host tensor never aliases a variable, a constant of the
+    // graph or another fetch: writing into it through data<T>() cannot change the session's
+    // state. Device tensors are returned as they are (no host code writes into them by
+    // accident, and a copy would cost a device round trip per fetch).
+    if (t.valid() && t.on_host() && !t.buffer_is_unique()) t = t.clone();
     out.push_back(std::move(t));
   }
   return out;
