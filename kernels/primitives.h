@@ -11,6 +11,8 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "core/device.h"
@@ -37,6 +39,22 @@ struct RandomSeed {
   uint64_t counter_hi = 0;  // seed2 attr (counter words 2/3)
   uint64_t counter_lo = 0;  // first group of this execution (counter words 0/1)
 };
+
+// What a reduction over zero elements yields, on every device: 0 for sums, NaN (floats) or 0
+// (ints) for means, -inf (floats) or lowest() (ints) for max, as TensorFlow does.
+template <typename T>
+T empty_reduce_result(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::kSum: return T(0);
+    case ReduceOp::kMean:
+      if constexpr (std::is_floating_point_v<T>) return std::numeric_limits<T>::quiet_NaN();
+      return T(0);
+    case ReduceOp::kMax:
+      if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<T>::infinity();
+      return std::numeric_limits<T>::lowest();
+  }
+  return T(0);
+}
 
 struct Primitives {
   // out = op(x); same shape; float32/float64 (Neg/Square: int32/int64 too).

@@ -29,25 +29,11 @@ template <typename T>
 using ColArray = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
 
 template <typename T>
-T empty_result(ReduceOp op) {
-  switch (op) {
-    case ReduceOp::kSum: return T(0);
-    case ReduceOp::kMean:
-      if constexpr (std::is_floating_point_v<T>) return std::numeric_limits<T>::quiet_NaN();
-      return T(0);
-    case ReduceOp::kMax:
-      if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<T>::infinity();
-      return std::numeric_limits<T>::lowest();
-  }
-  return T(0);
-}
-
-template <typename T>
 void reduce_typed(ReduceOp op, const T* x, ReduceShape s, T* out) {
   const int64_t n_out = s.outer * s.inner;
   if (n_out == 0) return;
   if (s.reduced == 0) {
-    Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(out, n_out).setConstant(empty_result<T>(op));
+    Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(out, n_out).setConstant(empty_reduce_result<T>(op));
     return;
   }
   const T count = static_cast<T>(s.reduced);

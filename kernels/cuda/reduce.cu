@@ -78,20 +78,6 @@ __global__ void divide_kernel(T* y, int64_t n, T divisor) {
     y[i] = y[i] / divisor;
 }
 
-template <typename T>
-T empty_result(ReduceOp op) {
-  switch (op) {
-    case ReduceOp::kSum: return T(0);
-    case ReduceOp::kMean:
-      if constexpr (std::is_floating_point_v<T>) return std::numeric_limits<T>::quiet_NaN();
-      return T(0);
-    case ReduceOp::kMax:
-      if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<T>::infinity();
-      return std::numeric_limits<T>::lowest();
-  }
-  return T(0);
-}
-
 // Start offset of segment s of length `len` (segments are laid end to end).
 struct SegmentStart {
   int64_t len;
@@ -224,7 +210,7 @@ void reduce_typed(Device& device, ReduceOp op, const T* x, ReduceShape s, T* out
   if (n_out == 0) return;
   const unsigned blocks = blocks_for(device, n_out, kThreads);
   if (s.reduced == 0) {
-    set_kernel<<<blocks, kThreads, 0, stream_of(device)>>>(out, n_out, empty_result<T>(op));
+    set_kernel<<<blocks, kThreads, 0, stream_of(device)>>>(out, n_out, empty_reduce_result<T>(op));
     KILN_CUDA_CHECK(cudaGetLastError());
     return;
   }
@@ -234,7 +220,7 @@ void reduce_typed(Device& device, ReduceOp op, const T* x, ReduceShape s, T* out
       cub_reduce(device, functors::Add{}, T(0), x, s, out);
       break;
     case ReduceOp::kMax:
-      cub_reduce(device, functors::Max{}, empty_result<T>(ReduceOp::kMax), x, s, out);
+      cub_reduce(device, functors::Max{}, empty_reduce_result<T>(ReduceOp::kMax), x, s, out);
       break;
   }
   if (op == ReduceOp::kMean) {
