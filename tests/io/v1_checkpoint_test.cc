@@ -96,7 +96,7 @@ void write_sharded_v1(MemFileSystem* fs) {
 TEST(V1Checkpoint, ShardedPartitionedStrings) {
   MemFileSystem fs;
   write_sharded_v1(&fs);
-  for (const char* p : {"ckpt/model", "ckpt/model-?????-of-00002"}) {
+  for (const char* p : {"ckpt/model", "ckpt/model-?\?\?\?\?-of-00002"}) {
     SCOPED_TRACE(p);
     CheckpointReader reader(p, &fs);
     EXPECT_FALSE(reader.is_v2());
@@ -121,7 +121,7 @@ TEST(V1Checkpoint, MissingShardAndBadValues) {
   KILN_EXPECT_ERROR(CheckpointReader("ckpt/model", &fs), NotFoundError,
                     "missing shard file ckpt/model-00001-of-00002");
   // The pattern reads what exists, as TF does; the partitioned tensor is then incomplete.
-  CheckpointReader partial("ckpt/model-?????-of-00002", &fs);
+  CheckpointReader partial("ckpt/model-?\?\?\?\?-of-00002", &fs);
   KILN_EXPECT_ERROR(partial.get_tensor("w"), NotFoundError, "Does not have sufficient slices");
 
   write_v1_file(&fs, "ckpt/bad", {{"w", DType::kFloat, {3}, {SliceExtent{}}, floats({1, 2})}});
