@@ -25,6 +25,16 @@ enum class UnaryOp { kNeg, kSquare, kSqrt, kExp, kLog, kRelu, kSigmoid, kTanh, k
 enum class BinaryOp { kAdd, kSub, kMul, kDiv, kMax };
 enum class ReduceOp { kSum, kMean, kMax };
 enum class RandomDist { kUniform, kNormal, kTruncatedNormal };
+// Backward passes of activations (TF's ReluGrad, SigmoidGrad, TanhGrad, SqrtGrad); see
+// kernels/training_functors.h for the formulas.
+enum class ActivationGrad { kRelu, kSigmoid, kTanh, kSqrt };
+
+// The scalar inputs of ApplyAdam, read on the host. lr_t is derived from them in the update's
+// own dtype, as TensorFlow does on the device.
+struct AdamScalars {
+  double beta1_power = 0, beta2_power = 0, lr = 0, beta1 = 0, beta2 = 0, epsilon = 0;
+  bool use_nesterov = false;
+};
 
 // A reduction of x viewed as [outer, reduced, inner] (row-major) into out [outer, inner].
 struct ReduceShape {
@@ -94,6 +104,25 @@ struct Primitives {
   // Copies src into dst (same dtype and element count, both on `device`; any dtype, strings on
   // the CPU only).
   void (*copy)(Device& device, const Tensor& src, Tensor& dst);
+
+  // out = the activation's backward pass from `x` (kRelu: the features; otherwise the forward
+  // output y) and the incoming gradient `dy`; all three the same shape, float32/float64.
+  void (*activation_grad)(Device& device, ActivationGrad op, const Tensor& x, const Tensor& dy,
+                          Tensor& out);
+  // TF's fused optimizer updates, in place on `var` and its slots (all one dtype and element
+  // count, float32/float64; scalars converted to that dtype first):
+  //   gradient descent  var -= alpha * delta
+  //   momentum          accum = accum * momentum + grad;
+  //                     var -= lr * accum   (nesterov: var -= grad * lr + accum * momentum * lr)
+  //   adam              lr_t = lr * sqrt(1 - beta2_power) / (1 - beta1_power);
+  //                     m += (grad - m) * (1 - beta1); v += (grad^2 - v) * (1 - beta2);
+  //                     var -= lr_t * m / (sqrt(v) + epsilon)
+  //                     (nesterov: var -= lr_t * (grad * (1 - beta1) + beta1 * m) / (sqrt(v) + epsilon))
+  void (*apply_gradient_descent)(Device& device, Tensor& var, double alpha, const Tensor& delta);
+  void (*apply_momentum)(Device& device, Tensor& var, Tensor& accum, double lr, const Tensor& grad,
+                         double momentum, bool use_nesterov);
+  void (*apply_adam)(Device& device, Tensor& var, Tensor& m, Tensor& v, const AdamScalars& s,
+                     const Tensor& grad);
 };
 
 const Primitives& cpu_primitives();

@@ -1,5 +1,7 @@
 #include "ops/array_ops.h"
 
+#include "ops/gradient_util.h"
+#include "ops/gradients.h"
 #include "ops/op_util.h"
 
 namespace kiln {
@@ -112,6 +114,59 @@ Output cast(Output x, DType dtype, const std::string& name) {
   return make_node(graph_of(x), "Cast", name, {x}, std::move(a))->output(0);
 }
 
+Output shape(Output x, DType out_type, const std::string& name) {
+  AttrMap a = t_attr(x.dtype());
+  a.set("out_type", out_type);
+  return make_node(graph_of(x), "Shape", name, {x}, std::move(a))->output(0);
+}
+
+Output size(Output x, DType out_type, const std::string& name) {
+  AttrMap a = t_attr(x.dtype());
+  a.set("out_type", out_type);
+  return make_node(graph_of(x), "Size", name, {x}, std::move(a))->output(0);
+}
+
+Output broadcast_to(Output x, Output shape, const std::string& name) {
+  AttrMap a = t_attr(x.dtype());
+  a.set("Tidx", shape.dtype());
+  return make_node(graph_of(x), "BroadcastTo", name, {x, shape}, std::move(a))->output(0);
+}
+
+Node* broadcast_gradient_args(Output s0, Output s1, const std::string& name) {
+  return make_node(graph_of(s0), "BroadcastGradientArgs", name, {s0, s1}, t_attr(s0.dtype()));
+}
+
+namespace {
+
+void int_out_type(InferenceContext& c) {
+  DType t = c.attr<DType>("out_type");
+  if (t != DType::kInt32 && t != DType::kInt64)
+    throw c.invalid(std::string("out_type must be int32 or int64, got ") + dtype_name(t));
+}
+
+void register_array_gradients() {
+  GradientRegistry& r = GradientRegistry::global();
+  r.add("Identity", [](Node*, const std::vector<Output>& g) { return std::vector<Output>{g[0]}; });
+  // Reshape: the gradient takes the input's shape back; the shape input gets none.
+  r.add("Reshape", [](Node* op, const std::vector<Output>& g) {
+    return std::vector<Output>{reshape(g[0], shape_of(op->inputs()[0]), "Reshape"), Output()};
+  });
+  // Cast: back to the source dtype when both are floating point; integers carry no gradient.
+  r.add("Cast", [](Node* op, const std::vector<Output>& g) {
+    DType src = op->attr<DType>("SrcT"), dst = op->attr<DType>("DstT");
+    if (!dtype_is_floating(src) || !dtype_is_floating(dst)) return std::vector<Output>{Output()};
+    return std::vector<Output>{cast(g[0], src, "Cast")};
+  });
+  // BroadcastTo: summed back over the broadcast axes.
+  r.add("BroadcastTo", [](Node* op, const std::vector<Output>& g) {
+    return std::vector<Output>{unbroadcast(op->inputs()[0], op->output(0), g[0], Output()).first, Output()};
+  });
+  for (const char* op : {"Shape", "Size", "BroadcastGradientArgs", "ZerosLike", "OnesLike"})
+    r.add_not_differentiable(op);
+}
+
+}  // namespace
+
 void RegisterArrayOps() {
   OpRegistry& r = OpRegistry::global();
   r.add(OpDefBuilder("Const").infer([](InferenceContext& c) {
@@ -142,6 +197,37 @@ void RegisterArrayOps() {
            c.expect_dtype(0, c.attr<DType>("SrcT"));
            c.set_output(0, c.attr<DType>("DstT"), c.input_shape(0));
          }));
+  r.add(OpDefBuilder("Shape").inputs(1, 1).defaults({{"out_type", DType::kInt32}}).infer([](InferenceContext& c) {
+           int_out_type(c);
+           Shape in = c.input_shape(0);
+           c.set_output(0, c.attr<DType>("out_type"), in.unknown_rank() ? Shape{-1} : Shape{in.rank()});
+         }));
+  r.add(OpDefBuilder("Size").inputs(1, 1).defaults({{"out_type", DType::kInt32}}).infer([](InferenceContext& c) {
+           int_out_type(c);
+           c.set_output(0, c.attr<DType>("out_type"), Shape{});
+         }));
+  r.add(OpDefBuilder("BroadcastTo").inputs(2, 2).defaults({{"Tidx", DType::kInt32}}).infer([](InferenceContext& c) {
+           Shape target = shape_from_const_input(c, 1);
+           if (target.fully_defined() && c.input_shape(0).fully_defined()) {
+             Shape joined;
+             try {
+               joined = broadcast_shapes(c.input_shape(0), target);
+             } catch (const InvalidArgumentError&) {
+             }
+             if (joined != target)
+               throw c.invalid("Unable to broadcast tensor of shape " + c.input_shape(0).to_string() +
+                               " to tensor of shape " + target.to_string());
+           }
+           c.set_output(0, c.input_dtype(0), target);
+         }));
+  r.add(OpDefBuilder("BroadcastGradientArgs").inputs(2, 2).infer([](InferenceContext& c) {
+           c.expect_same_dtype(0, 1);
+           if (c.input_dtype(0) != DType::kInt32 && c.input_dtype(0) != DType::kInt64)
+             throw c.invalid(std::string("shapes must be int32 or int64, got ") + dtype_name(c.input_dtype(0)));
+           c.set_output(0, c.input_dtype(0), Shape{-1});
+           c.set_output(1, c.input_dtype(0), Shape{-1});
+         }));
+  register_array_gradients();
 }
 
 }  // namespace kiln

@@ -1,5 +1,7 @@
-// Array ops: Const, Placeholder, Identity, NoOp, Reshape, Fill, ZerosLike, OnesLike, Cast, and
-// the zeros/ones builders. Builders return outputs named as TensorFlow names them.
+// Array ops: Const, Placeholder, Identity, NoOp, Reshape, Fill, ZerosLike, OnesLike, Cast, the
+// shape ops Shape, Size, BroadcastTo, BroadcastGradientArgs, and the zeros/ones builders.
+// Builders return outputs named as TensorFlow names them. The gradients of Identity, Reshape,
+// Cast and BroadcastTo are registered here too (ops/gradients.h).
 #pragma once
 
 #include <string>
@@ -35,6 +37,15 @@ Output ones(Graph& g, const Shape& shape, DType dtype = DType::kFloat, const std
 Output zeros_like(Output x, const std::string& name = "zeros_like");
 Output ones_like(Output x, const std::string& name = "ones_like");
 Output cast(Output x, DType dtype, const std::string& name = "Cast");
+
+// x's shape as a vector (out_type int32 or int64), and its element count as a scalar.
+Output shape(Output x, DType out_type = DType::kInt32, const std::string& name = "Shape");
+Output size(Output x, DType out_type = DType::kInt32, const std::string& name = "Size");
+// x broadcast (numpy rules) to `shape`, an int32/int64 vector.
+Output broadcast_to(Output x, Output shape, const std::string& name = "BroadcastTo");
+// For shapes s0 and s1 of two operands broadcast together: the axes each operand's gradient
+// must be summed over (outputs 0 and 1 of the returned node), as TF's BroadcastGradientArgs.
+Node* broadcast_gradient_args(Output s0, Output s1, const std::string& name = "BroadcastGradientArgs");
 
 void RegisterArrayOps();
 

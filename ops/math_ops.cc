@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <set>
 
+#include "ops/gradient_util.h"
+#include "ops/gradients.h"
+#include "ops/nn_ops.h"
 #include "ops/op_util.h"
 
 namespace kiln {
@@ -89,7 +92,92 @@ void reduction_shape(InferenceContext& c) {
   c.set_output(0, c.input_dtype(0), Shape(out));
 }
 
+void add_n_shape(InferenceContext& c) {
+  Shape merged = c.input_shape(0);
+  for (int i = 1; i < c.num_inputs(); ++i) {
+    c.expect_same_dtype(0, i);
+    if (!merged.compatible_with(c.input_shape(i)))
+      throw c.invalid("Shapes must be equal: " + merged.to_string() + " and " +
+                      c.input_shape(i).to_string() + " (input " + std::to_string(i) + ")");
+    merged = merged.merge_with(c.input_shape(i));
+  }
+  c.set_output(0, c.input_dtype(0), merged);
+}
+
+void same_shape_binary(InferenceContext& c) {
+  c.expect_same_dtype(0, 1);
+  if (!c.input_shape(0).compatible_with(c.input_shape(1)))
+    throw c.invalid("Shapes must be equal: " + c.input_shape(0).to_string() + " and " +
+                    c.input_shape(1).to_string());
+  c.set_output(0, c.input_dtype(0), c.input_shape(0).merge_with(c.input_shape(1)));
+}
+
+using Grads = std::vector<Output>;
+
+Grads matmul_grad(Node* op, const Grads& g) {
+  Output a = op->inputs()[0], b = op->inputs()[1], grad = g[0];
+  bool ta = op->attr<bool>("transpose_a"), tb = op->attr<bool>("transpose_b");
+  // d(op(a) op(b)): each operand's gradient is the other operand times grad, transposed to match.
+  if (!ta && !tb) return {matmul(grad, b, false, true), matmul(a, grad, true, false)};
+  if (!ta && tb) return {matmul(grad, b, false, false), matmul(grad, a, true, false)};
+  if (ta && !tb) return {matmul(b, grad, false, true), matmul(a, grad, false, false)};
+  return {matmul(b, grad, true, true), matmul(grad, a, true, true)};
+}
+
+Grads unbroadcast_pair(Node* op, Output gx, Output gy) {
+  auto [rx, ry] = unbroadcast(op->inputs()[0], op->inputs()[1], gx, gy);
+  return {rx, ry};
+}
+
+void register_math_gradients() {
+  GradientRegistry& r = GradientRegistry::global();
+  for (const char* op : {"Add", "AddV2"})
+    r.add(op, [](Node* op, const Grads& g) { return unbroadcast_pair(op, g[0], g[0]); });
+  r.add("Sub", [](Node* op, const Grads& g) { return unbroadcast_pair(op, g[0], negative(g[0], "Neg")); });
+  r.add("Mul", [](Node* op, const Grads& g) {
+    Output x = op->inputs()[0], y = op->inputs()[1];
+    return unbroadcast_pair(op, multiply(g[0], y, "Mul"), multiply(x, g[0], "Mul_1"));
+  });
+  r.add("RealDiv", [](Node* op, const Grads& g) {
+    Output x = op->inputs()[0], y = op->inputs()[1];
+    Output gx = divide(g[0], y, "RealDiv");
+    Output gy = multiply(g[0], divide(divide(negative(x, "Neg"), y, "RealDiv_1"), y, "RealDiv_2"), "mul");
+    return unbroadcast_pair(op, gx, gy);
+  });
+  // Maximum: the gradient goes to x where x >= y (TF's tie rule), else to y. ReluGrad of y - x
+  // passes it exactly where y > x.
+  r.add("Maximum", [](Node* op, const Grads& g) {
+    Output x = op->inputs()[0], y = op->inputs()[1];
+    Output gy = relu_grad(g[0], subtract(y, x, "sub"), "ReluGrad");
+    Output gx = subtract(g[0], gy, "sub_1");
+    return unbroadcast_pair(op, gx, gy);
+  });
+  r.add("Neg", [](Node*, const Grads& g) { return Grads{negative(g[0], "Neg")}; });
+  r.add("Square", [](Node* op, const Grads& g) {
+    Output x = op->inputs()[0];
+    return Grads{multiply(g[0], multiply(scalar_like(x, 2.0), x, "Mul"), "Mul_1")};
+  });
+  r.add("Sqrt", [](Node* op, const Grads& g) { return Grads{sqrt_grad(op->output(0), g[0])}; });
+  r.add("Exp", [](Node* op, const Grads& g) { return Grads{multiply(g[0], op->output(0), "mul")}; });
+  r.add("Log", [](Node* op, const Grads& g) { return Grads{divide(g[0], op->inputs()[0], "truediv")}; });
+  r.add("MatMul", matmul_grad);
+  r.add("Sum", [](Node* op, const Grads& g) { return Grads{reduction_grad(op, g[0], false), Output()}; });
+  r.add("Mean", [](Node* op, const Grads& g) { return Grads{reduction_grad(op, g[0], true), Output()}; });
+  r.add("AddN", [](Node* op, const Grads& g) { return Grads(op->inputs().size(), g[0]); });
+}
+
 }  // namespace
+
+Output add_n(const std::vector<Output>& inputs, const std::string& name) {
+  if (inputs.empty()) throw InvalidArgumentError("add_n needs at least one input");
+  AttrMap a = t_attr(inputs[0].dtype());
+  a.set("N", static_cast<int64_t>(inputs.size()));
+  return make_node(graph_of(inputs[0]), "AddN", name, inputs, std::move(a))->output(0);
+}
+
+Output sqrt_grad(Output y, Output dy, const std::string& name) {
+  return make_node(graph_of(y), "SqrtGrad", name, {y, dy}, t_attr(y.dtype()))->output(0);
+}
 
 Output add(Output a, Output b, const std::string& name) { return binary("Add", a, b, name); }
 Output add_v2(Output a, Output b, const std::string& name) { return binary("AddV2", a, b, name); }
@@ -143,6 +231,9 @@ void RegisterMathOps() {
   r.add(OpDefBuilder("MatMul").inputs(2, 2).defaults({{"transpose_a", false}, {"transpose_b", false}}).infer(matmul_shape));
   for (const char* op : {"Sum", "Mean", "Max"})
     r.add(OpDefBuilder(op).inputs(2, 2).defaults({{"keep_dims", false}, {"Tidx", DType::kInt32}}).infer(reduction_shape));
+  r.add(OpDefBuilder("AddN").inputs(1, -1).infer(add_n_shape));
+  r.add(OpDefBuilder("SqrtGrad").inputs(2, 2).infer(same_shape_binary));
+  register_math_gradients();
 }
 
 }  // namespace kiln

@@ -1,5 +1,7 @@
 // Math ops: elementwise binary ops with numpy broadcasting (Add, AddV2, Sub, Mul, RealDiv,
-// Maximum), unary ops (Neg, Square, Sqrt, Exp, Log), MatMul and the reductions Sum, Mean, Max.
+// Maximum), unary ops (Neg, Square, Sqrt, Exp, Log), MatMul, the reductions Sum, Mean, Max,
+// AddN and SqrtGrad. The gradients of the differentiable ones (all but Max) are registered
+// here too (ops/gradients.h).
 #pragma once
 
 #include <string>
@@ -29,6 +31,11 @@ Output reduce_mean(Output x, const std::vector<int64_t>& axis = {}, bool keep_di
                    const std::string& name = "Mean");
 Output reduce_max(Output x, const std::vector<int64_t>& axis = {}, bool keep_dims = false,
                   const std::string& name = "Max");
+
+// Elementwise sum of same-shape tensors (tf.add_n).
+Output add_n(const std::vector<Output>& inputs, const std::string& name = "AddN");
+// SqrtGrad(y, dy) = dy * 0.5 / y, the backward pass of y = Sqrt(x).
+Output sqrt_grad(Output y, Output dy, const std::string& name = "SqrtGrad");
 
 // Python-style operators; scalars become constants of the other operand's dtype.
 Output operator+(Output a, Output b);

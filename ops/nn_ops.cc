@@ -1,5 +1,8 @@
 #include "ops/nn_ops.h"
 
+#include "ops/array_ops.h"
+#include "ops/gradients.h"
+#include "ops/math_ops.h"
 #include "ops/op_util.h"
 
 namespace kiln {
@@ -58,7 +61,60 @@ void xent_shape(InferenceContext& c) {
   c.set_output(1, c.input_dtype(0), Shape{batch, logits.rank() == 2 ? logits.dim(1) : -1});
 }
 
+void same_shape_float_binary(InferenceContext& c) {
+  c.expect_same_dtype(0, 1);
+  if (!dtype_is_floating(c.input_dtype(0)))
+    throw c.invalid(std::string("needs floating-point inputs, got ") + dtype_name(c.input_dtype(0)));
+  if (!c.input_shape(0).compatible_with(c.input_shape(1)))
+    throw c.invalid("Shapes must be equal: " + c.input_shape(0).to_string() + " and " +
+                    c.input_shape(1).to_string());
+  c.set_output(0, c.input_dtype(0), c.input_shape(0).merge_with(c.input_shape(1)));
+}
+
+void bias_add_grad_shape(InferenceContext& c) {
+  Shape g = c.input_shape(0);
+  if (g.rank() >= 0 && g.rank() < 2) throw c.invalid("Input tensor must be at least 2D: " + g.to_string());
+  c.set_output(0, c.input_dtype(0), Shape{g.rank() >= 2 ? g.dim(-1) : -1});
+}
+
+using Grads = std::vector<Output>;
+
+void register_nn_gradients() {
+  GradientRegistry& r = GradientRegistry::global();
+  r.add("BiasAdd", [](Node*, const Grads& g) { return Grads{g[0], bias_add_grad(g[0])}; });
+  r.add("Relu", [](Node* op, const Grads& g) { return Grads{relu_grad(g[0], op->output(0))}; });
+  r.add("Sigmoid", [](Node* op, const Grads& g) { return Grads{sigmoid_grad(op->output(0), g[0])}; });
+  r.add("Tanh", [](Node* op, const Grads& g) { return Grads{tanh_grad(op->output(0), g[0])}; });
+  // d softmax: (grad - sum(grad * softmax, last axis)) * softmax.
+  r.add("Softmax", [](Node* op, const Grads& g) {
+    Output y = op->output(0);
+    Output dot = reduce_sum(multiply(g[0], y, "mul"), {-1}, true, "Sum");
+    return Grads{multiply(subtract(g[0], dot, "sub"), y, "mul_1")};
+  });
+  // The loss gradient per example times the op's own backprop output (softmax - onehot); the
+  // labels get none.
+  r.add("SparseSoftmaxCrossEntropyWithLogits", [](Node* op, const Grads& g) {
+    Output per_example = reshape(g[0], {-1, 1}, "Reshape");
+    return Grads{multiply(per_example, op->output(1), "mul"), Output()};
+  });
+}
+
 }  // namespace
+
+Output relu_grad(Output gradients, Output features, const std::string& name) {
+  return make_node(graph_of(gradients), "ReluGrad", name, {gradients, features}, t_attr(gradients.dtype()))->output(0);
+}
+Output sigmoid_grad(Output y, Output dy, const std::string& name) {
+  return make_node(graph_of(y), "SigmoidGrad", name, {y, dy}, t_attr(y.dtype()))->output(0);
+}
+Output tanh_grad(Output y, Output dy, const std::string& name) {
+  return make_node(graph_of(y), "TanhGrad", name, {y, dy}, t_attr(y.dtype()))->output(0);
+}
+Output bias_add_grad(Output out_backprop, const std::string& name) {
+  AttrMap a = t_attr(out_backprop.dtype());
+  a.set("data_format", std::string("NHWC"));
+  return make_node(graph_of(out_backprop), "BiasAddGrad", name, {out_backprop}, std::move(a))->output(0);
+}
 
 Output bias_add(Output value, Output bias, const std::string& name) {
   AttrMap a = t_attr(value.dtype());
@@ -84,6 +140,10 @@ void RegisterNnOps() {
     r.add(OpDefBuilder(op).inputs(1, 1).infer(float_unary_shape));
   r.add(OpDefBuilder("Softmax").inputs(1, 1).infer(softmax_shape));
   r.add(OpDefBuilder("SparseSoftmaxCrossEntropyWithLogits").inputs(2, 2).defaults({{"Tlabels", DType::kInt64}}).infer(xent_shape));
+  for (const char* op : {"ReluGrad", "SigmoidGrad", "TanhGrad"})
+    r.add(OpDefBuilder(op).inputs(2, 2).infer(same_shape_float_binary));
+  r.add(OpDefBuilder("BiasAddGrad").inputs(1, 1).defaults({{"data_format", std::string("NHWC")}}).infer(bias_add_grad_shape));
+  register_nn_gradients();
 }
 
 }  // namespace kiln

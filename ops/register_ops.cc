@@ -5,6 +5,7 @@
 #include "ops/nn_ops.h"
 #include "ops/random_ops.h"
 #include "ops/state_ops.h"
+#include "ops/training_ops.h"
 
 namespace kiln {
 
@@ -14,6 +15,7 @@ void RegisterBuiltinOps() {
   RegisterMathOps();
   RegisterNnOps();
   RegisterRandomOps();
+  RegisterTrainingOps();
 }
 
 }  // namespace kiln

@@ -35,6 +35,14 @@ void softmax(Device& device, const Tensor& logits, Tensor& out);         // soft
 void sparse_xent(Device& device, const Tensor& logits, const Tensor& labels, Tensor& loss,
                  Tensor& backprop);                                       // softmax.cc
 void random(Device& device, RandomDist dist, RandomSeed seed, Tensor& out);  // random.cc
+void activation_grad(Device& device, ActivationGrad op, const Tensor& x, const Tensor& dy,
+                     Tensor& out);                                        // training.cc
+void apply_gradient_descent(Device& device, Tensor& var, double alpha,
+                            const Tensor& delta);                         // training.cc
+void apply_momentum(Device& device, Tensor& var, Tensor& accum, double lr, const Tensor& grad,
+                    double momentum, bool use_nesterov);                  // training.cc
+void apply_adam(Device& device, Tensor& var, Tensor& m, Tensor& v, const AdamScalars& s,
+                const Tensor& grad);                                      // training.cc
 
 namespace detail {
 // The one error every CPU primitive raises for a dtype it has no implementation for.

@@ -18,6 +18,10 @@ const Primitives& cpu_primitives() {
       .sparse_xent = &cpu::sparse_xent,
       .random = &cpu::random,
       .copy = &cpu::copy,
+      .activation_grad = &cpu::activation_grad,
+      .apply_gradient_descent = &cpu::apply_gradient_descent,
+      .apply_momentum = &cpu::apply_momentum,
+      .apply_adam = &cpu::apply_adam,
   };
   return table;
 }

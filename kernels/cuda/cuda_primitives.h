@@ -42,6 +42,14 @@ void sparse_xent(Device& device, const Tensor& logits, const Tensor& labels, Ten
 void matmul(Device& device, const Tensor& a, const Tensor& b, bool transpose_a,
             bool transpose_b, Tensor& out);                               // matmul.cc
 void random(Device& device, RandomDist dist, RandomSeed seed, Tensor& out);  // random.cu
+void activation_grad(Device& device, ActivationGrad op, const Tensor& x, const Tensor& dy,
+                     Tensor& out);                                        // training.cu
+void apply_gradient_descent(Device& device, Tensor& var, double alpha,
+                            const Tensor& delta);                         // training.cu
+void apply_momentum(Device& device, Tensor& var, Tensor& accum, double lr, const Tensor& grad,
+                    double momentum, bool use_nesterov);                  // training.cu
+void apply_adam(Device& device, Tensor& var, Tensor& m, Tensor& v, const AdamScalars& s,
+                const Tensor& grad);                                      // training.cu
 
 // The cublasHandle_t (as void*) that matmul uses for `device`: one per (GPU ordinal, stream),
 // created on first use, bound to device.stream(), strict FP32 math, never destroyed. Exposed so

@@ -18,6 +18,10 @@ const Primitives& cuda_primitives() {
       .sparse_xent = &cuda::sparse_xent,
       .random = &cuda::random,
       .copy = &cuda::copy,
+      .activation_grad = &cuda::activation_grad,
+      .apply_gradient_descent = &cuda::apply_gradient_descent,
+      .apply_momentum = &cuda::apply_momentum,
+      .apply_adam = &cuda::apply_adam,
   };
   return table;
 }

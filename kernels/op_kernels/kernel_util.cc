@@ -38,3 +38,21 @@ Shape shape_from_input(OpKernelContext& ctx, int input) {
 }
 
 }  // namespace kiln::kernels
+
+namespace kiln::kernels {
+
+void activation_grad_kernel(OpKernelContext& ctx, ActivationGrad op, int x_input) {
+  const Tensor& x = ctx.input(x_input);
+  const Tensor& dy = ctx.input(1 - x_input);
+  if (x.shape() != dy.shape())
+    throw InvalidArgumentError(ctx.message("the gradient and the forward tensor must have the same "
+                                           "shape, got " + dy.shape().to_string() + " and " +
+                                           x.shape().to_string()));
+  if (x.dtype() != dy.dtype())
+    throw InvalidArgumentError(ctx.message(std::string("dtypes differ: ") + dtype_name(x.dtype()) +
+                                           " and " + dtype_name(dy.dtype())));
+  Tensor out = ctx.allocate_output(0, x.dtype(), x.shape());
+  if (out.num_elements() > 0) prims(ctx).activation_grad(ctx.device(), op, x, dy, out);
+}
+
+}  // namespace kiln::kernels

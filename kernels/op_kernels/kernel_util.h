@@ -20,4 +20,9 @@ Tensor to_device(OpKernelContext& ctx, const Tensor& host);
 // A shape from an int vector input, rejecting negative dimensions.
 Shape shape_from_input(OpKernelContext& ctx, int input);
 
+// The backward pass of an activation: out = grad op of (x, dy), where input `x_input` is x (the
+// features for ReluGrad, the forward output otherwise) and the other input is dy. Both must have
+// the same shape.
+void activation_grad_kernel(OpKernelContext& ctx, ActivationGrad op, int x_input);
+
 }  // namespace kiln::kernels

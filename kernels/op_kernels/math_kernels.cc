@@ -1,4 +1,4 @@
-// Elementwise binary/unary ops, MatMul and the reductions Sum/Mean/Max.
+// Elementwise binary/unary ops, MatMul, the reductions Sum/Mean/Max, AddN and SqrtGrad.
 #include <algorithm>
 #include <set>
 
@@ -104,6 +104,27 @@ void reduce_kernel(OpKernelContext& ctx) {
   prims(ctx).reduce(ctx.device(), kOp, input, shape, out);
 }
 
+// AddN: ((x0 + x1) + x2) + ... in input order, accumulated in the output buffer.
+void add_n_kernel(OpKernelContext& ctx) {
+  const Tensor& first = ctx.input(0);
+  for (int i = 1; i < ctx.num_inputs(); ++i)
+    if (ctx.input(i).shape() != first.shape() || ctx.input(i).dtype() != first.dtype())
+      throw InvalidArgumentError(ctx.message("Inputs to operation must have the same shape and dtype: " +
+                                             first.debug_string() + " vs input " + std::to_string(i) +
+                                             " " + ctx.input(i).debug_string()));
+  if (ctx.num_inputs() == 1) {
+    ctx.set_output(0, first);
+    return;
+  }
+  Tensor out = ctx.allocate_output(0, first.dtype(), first.shape());
+  BroadcastPlan plan = make_broadcast_plan(first.shape(), first.shape());
+  prims(ctx).binary(ctx.device(), BinaryOp::kAdd, first, ctx.input(1), plan, out);
+  for (int i = 2; i < ctx.num_inputs(); ++i)
+    prims(ctx).binary(ctx.device(), BinaryOp::kAdd, out, ctx.input(i), plan, out);
+}
+
+void sqrt_grad_kernel(OpKernelContext& ctx) { activation_grad_kernel(ctx, ActivationGrad::kSqrt, 0); }
+
 }  // namespace
 
 void add_math_kernels(KernelList& list) {
@@ -122,6 +143,8 @@ void add_math_kernels(KernelList& list) {
   list.push_back({"Sum", {reduce_kernel<ReduceOp::kSum>, {1}}});
   list.push_back({"Mean", {reduce_kernel<ReduceOp::kMean>, {1}}});
   list.push_back({"Max", {reduce_kernel<ReduceOp::kMax>, {1}}});
+  list.push_back({"AddN", {add_n_kernel, {}}});
+  list.push_back({"SqrtGrad", {sqrt_grad_kernel, {}}});
 }
 
 }  // namespace kiln::kernels

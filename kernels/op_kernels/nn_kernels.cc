@@ -1,4 +1,5 @@
-// BiasAdd, Relu, Sigmoid, Tanh, Softmax, SparseSoftmaxCrossEntropyWithLogits.
+// BiasAdd, Relu, Sigmoid, Tanh, Softmax, SparseSoftmaxCrossEntropyWithLogits and the backward
+// ops ReluGrad, SigmoidGrad, TanhGrad, BiasAddGrad.
 #include "kernels/op_kernels/kernel_util.h"
 #include "kernels/op_kernels/op_kernels.h"
 
@@ -50,6 +51,22 @@ void sparse_xent_kernel(OpKernelContext& ctx) {
   if (logits.num_elements() > 0) prims(ctx).sparse_xent(ctx.device(), logits, labels, loss, backprop);
 }
 
+// ReluGrad(gradients, features); SigmoidGrad/TanhGrad(y, dy).
+void relu_grad_kernel(OpKernelContext& ctx) { activation_grad_kernel(ctx, ActivationGrad::kRelu, 1); }
+void sigmoid_grad_kernel(OpKernelContext& ctx) { activation_grad_kernel(ctx, ActivationGrad::kSigmoid, 0); }
+void tanh_grad_kernel(OpKernelContext& ctx) { activation_grad_kernel(ctx, ActivationGrad::kTanh, 0); }
+
+// The bias gradient: out_backprop [..., C] summed over every axis but the last.
+void bias_add_grad_kernel(OpKernelContext& ctx) {
+  const Tensor& g = ctx.input(0);
+  if (g.rank() < 2)
+    throw InvalidArgumentError(ctx.message("Input tensor must be at least 2D: " + g.shape().to_string()));
+  const int64_t channels = g.dim(-1);
+  Tensor out = ctx.allocate_output(0, g.dtype(), Shape{channels});
+  ReduceShape shape{1, channels == 0 ? 0 : g.num_elements() / channels, channels};
+  prims(ctx).reduce(ctx.device(), ReduceOp::kSum, g, shape, out);
+}
+
 }  // namespace
 
 void add_nn_kernels(KernelList& list) {
@@ -59,6 +76,10 @@ void add_nn_kernels(KernelList& list) {
   list.push_back({"Tanh", {activation_kernel<UnaryOp::kTanh>, {}}});
   list.push_back({"Softmax", {softmax_kernel, {}}});
   list.push_back({"SparseSoftmaxCrossEntropyWithLogits", {sparse_xent_kernel, {}}});
+  list.push_back({"ReluGrad", {relu_grad_kernel, {}}});
+  list.push_back({"SigmoidGrad", {sigmoid_grad_kernel, {}}});
+  list.push_back({"TanhGrad", {tanh_grad_kernel, {}}});
+  list.push_back({"BiasAddGrad", {bias_add_grad_kernel, {}}});
 }
 
 }  // namespace kiln::kernels

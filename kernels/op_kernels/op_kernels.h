@@ -18,6 +18,7 @@ void add_state_kernels(KernelList& list);
 void add_math_kernels(KernelList& list);
 void add_nn_kernels(KernelList& list);
 void add_random_kernels(KernelList& list);
+void add_training_kernels(KernelList& list);
 
 // Every builtin op kernel.
 KernelList builtin_op_kernels();

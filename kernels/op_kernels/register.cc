@@ -11,6 +11,7 @@ KernelList builtin_op_kernels() {
   add_math_kernels(list);
   add_nn_kernels(list);
   add_random_kernels(list);
+  add_training_kernels(list);
   return list;
 }
 }  // namespace kernels
