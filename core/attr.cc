@@ -13,6 +13,9 @@ std::string list_to_string(const std::vector<T>& v, F f) {
   return s + "]";
 }
 
+template <typename T> constexpr bool is_vector = false;
+template <typename E> constexpr bool is_vector<std::vector<E>> = true;
+
 }  // namespace
 
 std::string attr_to_string(const AttrValue& value) {
@@ -45,8 +48,23 @@ std::string attr_to_string(const AttrValue& value) {
     std::string operator()(const std::vector<Shape>& v) const {
       return list_to_string(v, [](const Shape& x) { return x.to_string(); });
     }
+    std::string operator()(const OpaqueAttr& v) const {
+      return "<opaque AttrValue, " + std::to_string(v.serialized.size()) + " bytes>";
+    }
   };
   return std::visit(Visitor{}, value);
+}
+
+bool is_empty_list(const AttrValue& value) {
+  return std::visit(
+      [](const auto& v) {
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (is_vector<V>)
+          return v.empty();
+        else
+          return false;
+      },
+      value);
 }
 
 }  // namespace kiln

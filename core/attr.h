@@ -15,13 +15,29 @@
 
 namespace kiln {
 
+// An attr kind kiln has no type for (a function, a list of tensors, a placeholder), kept as
+// the serialized TF AttrValue message so that a graph read from a GraphDef writes it back
+// unchanged. No kernel reads it.
+struct OpaqueAttr {
+  std::string serialized;
+  bool operator==(const OpaqueAttr& o) const { return serialized == o.serialized; }
+};
+
 using AttrValue =
     std::variant<std::monostate, int64_t, float, bool, std::string, DType, Shape, Tensor,
                  std::vector<int64_t>, std::vector<float>, std::vector<bool>,
-                 std::vector<std::string>, std::vector<DType>, std::vector<Shape>>;
+                 std::vector<std::string>, std::vector<DType>, std::vector<Shape>, OpaqueAttr>;
+
+// True for a list attr with no elements (a GraphDef does not say which kind an empty list is).
+bool is_empty_list(const AttrValue& value);
 
 // Readable form for error messages and debugging.
 std::string attr_to_string(const AttrValue& value);
+
+namespace attr_internal {
+template <typename T> inline constexpr bool is_list = false;
+template <typename E> inline constexpr bool is_list<std::vector<E>> = true;
+}  // namespace attr_internal
 
 class AttrMap {
  public:
@@ -38,6 +54,10 @@ class AttrMap {
     const AttrValue* v = find(name);
     if (!v) throw NotFoundError("No attr named '" + name + "'");
     if (const T* p = std::get_if<T>(v)) return *p;
+    if constexpr (attr_internal::is_list<T>) {
+      static const T kEmpty{};
+      if (is_empty_list(*v)) return kEmpty;
+    }
     throw InvalidArgumentError("Attr '" + name + "' has the wrong kind: " + attr_to_string(*v));
   }
   template <typename T>
@@ -45,6 +65,9 @@ class AttrMap {
     const AttrValue* v = find(name);
     if (!v) return fallback;
     if (const T* p = std::get_if<T>(v)) return *p;
+    if constexpr (attr_internal::is_list<T>) {
+      if (is_empty_list(*v)) return T{};
+    }
     return fallback;
   }
   const std::map<std::string, AttrValue>& values() const { return values_; }

@@ -101,20 +101,22 @@ Graph::Scope Graph::control_dependencies(const std::vector<Operation>& ops) {
 
 Node* Graph::create(NodeSpec spec) {
   const OpDef* def = OpRegistry::global().find(spec.op);
-  if (!def) throw NotFoundError("Op type not registered '" + spec.op + "'");
+  if (!def && !spec.fallback_outputs) throw NotFoundError("Op type not registered '" + spec.op + "'");
   std::string name;
   if (spec.exact_name) {
     check_node_name(spec.name);
     if (by_name_.count(spec.name))
       throw InvalidArgumentError("Duplicate node name in graph: '" + spec.name + "'");
     name = spec.name;
+    for (size_t slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1))
+      names_in_use_[lower(name.substr(0, slash))] = std::max(names_in_use_[lower(name.substr(0, slash))], 1);
     names_in_use_[lower(name)] = std::max(names_in_use_[lower(name)], 1);
   } else {
     name = unique_name(spec.name.empty() ? spec.op : spec.name, false);
     check_node_name(name);
   }
   int n_in = static_cast<int>(spec.inputs.size());
-  if (n_in < def->min_inputs || (def->max_inputs >= 0 && n_in > def->max_inputs))
+  if (def && (n_in < def->min_inputs || (def->max_inputs >= 0 && n_in > def->max_inputs)))
     throw InvalidArgumentError(spec.op + " node '" + name + "' takes " +
                                std::to_string(def->min_inputs) +
                                (def->max_inputs == def->min_inputs ? "" : "+") + " inputs, got " +
@@ -128,16 +130,36 @@ Node* Graph::create(NodeSpec spec) {
       throw InvalidArgumentError("Node '" + in.node->name() + "' has no output " +
                                  std::to_string(in.index));
   }
-  for (const auto& [attr, value] : def->attr_defaults)
-    if (!spec.attrs.has(attr)) spec.attrs.set(attr, value);
+  if (def)
+    for (const auto& [attr, value] : def->attr_defaults)
+      if (!spec.attrs.has(attr)) spec.attrs.set(attr, value);
   std::string device = spec.device ? *spec.device : current_device();
   if (!device.empty()) DeviceSpec::parse(device);
 
-  InferenceContext ctx(spec, name);
-  def->infer(ctx);
-  for (DType t : ctx.output_types())
-    if (t == DType::kInvalid)
-      throw InternalError("Shape function of " + spec.op + " left an output unset");
+  std::vector<DType> output_types;
+  std::vector<Shape> output_shapes;
+  auto use_fallback = [&] {
+    for (const auto& [dtype, shape] : *spec.fallback_outputs) {
+      output_types.push_back(dtype);
+      output_shapes.push_back(shape);
+    }
+  };
+  if (!def) {
+    use_fallback();
+  } else {
+    try {
+      InferenceContext ctx(spec, name);
+      def->infer(ctx);
+      for (DType t : ctx.output_types())
+        if (t == DType::kInvalid)
+          throw InternalError("Shape function of " + spec.op + " left an output unset");
+      output_types = ctx.output_types();
+      output_shapes = ctx.output_shapes();
+    } catch (const Error&) {
+      if (!spec.fallback_outputs) throw;
+      use_fallback();
+    }
+  }
 
   auto node = std::make_unique<Node>();
   node->graph_ = this;
@@ -147,8 +169,8 @@ Node* Graph::create(NodeSpec spec) {
   node->device_ = device;
   node->inputs_ = std::move(spec.inputs);
   node->attrs_ = std::move(spec.attrs);
-  node->output_types_ = ctx.output_types();
-  node->output_shapes_ = ctx.output_shapes();
+  node->output_types_ = std::move(output_types);
+  node->output_shapes_ = std::move(output_shapes);
   auto add_control = [&node](Node* dep) {
     if (std::find(node->control_inputs_.begin(), node->control_inputs_.end(), dep) ==
         node->control_inputs_.end())

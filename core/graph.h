@@ -106,7 +106,9 @@ struct VariableRecord {
   bool trainable = true;
 };
 
-using CollectionItem = std::variant<Node*, Output, VariableRecord>;
+// What a collection holds: ops, tensors, variables, or plain values (TF's bytes_list,
+// int64_list and float_list collections).
+using CollectionItem = std::variant<Node*, Output, VariableRecord, std::string, int64_t, float>;
 
 // Collection names TF uses.
 inline constexpr const char* kGlobalVariables = "variables";
@@ -131,9 +133,15 @@ class Graph {
     AttrMap attrs;
     std::optional<std::string> device;  // overrides the device scope when set
     bool exact_name = false;
+    // Importers only (GraphDef -> Graph): the outputs to give the node when its op is not
+    // registered or its shape function rejects what the file says. Such a node imports fine and
+    // fails, naming its op, only when a session needs to run it.
+    std::optional<std::vector<std::pair<DType, Shape>>> fallback_outputs;
   };
   // Validates the op, its inputs and attrs, infers output dtypes and shapes (throwing
-  // InvalidArgumentError on e.g. a MatMul of incompatible shapes) and adds the node.
+  // InvalidArgumentError on e.g. a MatMul of incompatible shapes) and adds the node. An
+  // exact_name also reserves its scopes ("save" for "save/Const"), so a builder asked later for
+  // "save" gets "save_1".
   Node* create(NodeSpec spec);
 
   // TF's unique_name: "name" under the current scope, "name_1", "name_2"... when taken.

@@ -84,6 +84,10 @@ Device& Session::place(const Node* node) {
     Device& cpu = devices_->get(DeviceSpec::cpu(0));
     bool can_fall_back = device->is_gpu() && (!explicit_request || options_.allow_soft_placement) &&
                          KernelRegistry::global().find(node->op(), DeviceType::kCPU);
+    if (!def)  // imported from a GraphDef: fine until something needs it
+      throw UnimplementedError("Op type not registered '" + node->op() + "': kiln does not " +
+                               "implement it, and node '" + node->name() +
+                               "' is needed to compute the fetches");
     if (!can_fall_back)
       throw InvalidArgumentError("No kernel registered for op " + node->op() + " (node '" +
                                  node->name() + "') on " + device->spec().to_string());

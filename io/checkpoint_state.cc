@@ -82,19 +82,7 @@ CheckpointState read_checkpoint_state(const std::string& dir, FileSystem* fs,
 void write_checkpoint_state(const std::string& dir, const CheckpointState& state,
                             FileSystem* fs, const std::string& state_filename) {
   fs = or_posix(fs);
-  std::string path = join_path(dir, state_filename);
-  std::string temp = path + ".tmp" + std::to_string(std::random_device{}());
-  try {
-    auto file = fs->new_writable_file(temp);
-    file->append(format_checkpoint_state(state));
-    file->sync();
-    file->close();
-    fs->rename(temp, path);
-  } catch (...) {
-    try { if (fs->exists(temp)) fs->delete_file(temp); } catch (...) {}
-    throw;
-  }
-  fs->sync_dir(dir.empty() ? "." : dir);
+  write_file_atomically(fs, join_path(dir, state_filename), format_checkpoint_state(state));
 }
 
 namespace {

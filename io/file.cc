@@ -1,6 +1,8 @@
 // The parts of io/file.h shared by every file system: exact reads and path helpers.
 #include "io/file.h"
 
+#include <random>
+
 #include "core/errors.h"
 
 namespace kiln::io {
@@ -36,6 +38,30 @@ void create_dirs(FileSystem* fs, const std::string& path) {
   if (path.empty() || path == "." || path == "/" || fs->exists(path)) return;
   create_dirs(fs, dirname(path));
   fs->create_dir(path);
+}
+
+std::string read_file(FileSystem* fs, const std::string& path) {
+  auto file = fs->new_random_access_file(path);
+  return file->read(0, fs->file_size(path));
+}
+
+void write_file_atomically(FileSystem* fs, const std::string& path, std::string_view data) {
+  std::string temp = path + ".tmp" + std::to_string(std::random_device{}());
+  try {
+    auto file = fs->new_writable_file(temp);
+    file->append(data);
+    file->sync();
+    file->close();
+    fs->rename(temp, path);
+  } catch (...) {
+    try {
+      if (fs->exists(temp)) fs->delete_file(temp);
+    } catch (...) {
+    }
+    throw;
+  }
+  std::string dir = dirname(path);
+  fs->sync_dir(dir.empty() ? "." : dir);
 }
 
 }  // namespace kiln::io

@@ -103,4 +103,11 @@ std::string join_path(const std::string& dir, const std::string& name);
 // Creates `path` and its missing parents.
 void create_dirs(FileSystem* fs, const std::string& path);
 
+// The whole file.
+std::string read_file(FileSystem* fs, const std::string& path);
+// Writes `data` to a temporary file beside `path`, syncs it, renames it over `path` and syncs
+// the directory: readers see the old file or the new one, never a torn one. The temporary file
+// is removed on failure.
+void write_file_atomically(FileSystem* fs, const std::string& path, std::string_view data);
+
 }  // namespace kiln::io

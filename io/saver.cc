@@ -18,6 +18,8 @@
 #include "io/checkpoint_reader.h"
 #include "io/checkpoint_state.h"
 #include "io/merge_bundles.h"
+#include "io/meta_graph.h"
+#include "io/saver_graph.h"
 
 namespace kiln {
 
@@ -88,10 +90,30 @@ double Saver::now() const {
       .count();
 }
 
+// The Variable for a variable node: its record in the `variables` collection when there is
+// one, else a bare record (a graph imported without collections).
+Variable Saver::variable_for(Node* node) const {
+  for (const VariableRecord& r : graph_->variables())
+    if (r.variable == node) return Variable(r);
+  VariableRecord bare;
+  bare.variable = node;
+  return Variable(bare);
+}
+
 void Saver::build() {
   if (built_) return;
   std::vector<std::pair<std::string, Variable>> named;
-  if (options_.var_list.is_set()) {
+  if (options_.saver_def) {
+    if (options_.var_list.is_set())
+      throw InvalidArgumentError("A Saver takes either a saver_def or a var_list, not both");
+    const SaverDefInfo& def = *options_.saver_def;
+    io::SaverGraphNames names{def.filename_tensor_name, def.save_tensor_name, def.restore_op_name};
+    for (const auto& [key, node] : io::saver_variables(*graph_, names))
+      named.emplace_back(key, variable_for(node));
+    options_.max_to_keep = def.max_to_keep;
+    options_.sharded = def.sharded;
+    options_.keep_checkpoint_every_n_hours = def.keep_checkpoint_every_n_hours;
+  } else if (options_.var_list.is_set()) {
     named = options_.var_list.named();
   } else {
     for (const Variable& v : global_variables(*graph_)) named.emplace_back(v.name(), v);
@@ -101,10 +123,27 @@ void Saver::build() {
   for (size_t i = 1; i < named.size(); ++i)
     if (named[i].first == named[i - 1].first)
       throw InvalidArgumentError("At least two variables have the same name: " + named[i].first);
-  if (named.empty() && !options_.allow_empty) throw InvalidArgumentError("No variables to save");
+  if (named.empty() && !options_.allow_empty && !options_.saver_def)
+    throw InvalidArgumentError("No variables to save");
   vars_ = std::move(named);
   empty_ = vars_.empty();
   temp_suffix_ = "_temp_" + random_hex32();
+  if (options_.saver_def) {
+    saver_def_ = options_.saver_def;
+  } else if (!empty_) {
+    io::SaverGraphNames names =
+        io::build_saver_graph(*graph_, options_.name.empty() ? "save" : options_.name, vars_,
+                              options_.sharded, options_.reshape, options_.filename, temp_suffix_);
+    SaverDefInfo def;
+    def.filename_tensor_name = names.filename_tensor_name;
+    def.save_tensor_name = names.save_tensor_name;
+    def.restore_op_name = names.restore_op_name;
+    def.max_to_keep = options_.max_to_keep;
+    def.sharded = options_.sharded;
+    def.keep_checkpoint_every_n_hours = options_.keep_checkpoint_every_n_hours;
+    def.version = 2;
+    saver_def_ = def;
+  }
   next_checkpoint_time_ = now() + options_.keep_checkpoint_every_n_hours * 3600.0;
   built_ = true;
 }
@@ -181,7 +220,7 @@ std::string Saver::save(Session& sess, const std::string& save_path, const SaveO
   if (options.global_step) {
     char buf[32];
     std::snprintf(buf, sizeof buf, options_.pad_step_number ? "-%08" PRId64 : "-%" PRId64,
-                  *options.global_step);
+                  options.global_step->evaluate(sess));
     checkpoint_file += buf;
   } else if (basename_of(save_path) == latest_filename && !options_.sharded) {
     throw InvalidArgumentError("'latest_filename' collides with 'save_path': '" +
@@ -218,7 +257,29 @@ std::string Saver::save(Session& sess, const std::string& save_path, const SaveO
     }
     maybe_delete_old_checkpoint();
   }
+  if (options.write_meta_graph) {
+    MetaGraphExportOptions mo;
+    mo.fs = fs_;
+    export_meta_graph(meta_graph_filename(checkpoint_file, options.meta_graph_suffix), mo);
+  }
   return checkpoint_file;
+}
+
+void Saver::export_meta_graph(const std::string& filename,
+                              const MetaGraphExportOptions& options) const {
+  MetaGraphExportOptions o = options;
+  if (!o.fs) o.fs = fs_;
+  kiln::export_meta_graph(*graph_, filename, o, saver_def_ ? &*saver_def_ : nullptr);
+}
+
+int64_t GlobalStep::evaluate(Session& sess) const {
+  if (step_) return *step_;
+  Output t = name_.empty() ? tensor_ : sess.graph().get_tensor_by_name(name_);
+  Tensor v = sess.run(t).to_host();
+  if (v.num_elements() != 1 || (v.dtype() != DType::kInt64 && v.dtype() != DType::kInt32))
+    throw InvalidArgumentError("global_step " + t.name() + " must be an int32 or int64 scalar, got " +
+                               dtype_name(v.dtype()) + " " + v.shape().to_string());
+  return v.dtype() == DType::kInt64 ? *v.data<int64_t>() : *v.data<int32_t>();
 }
 
 void Saver::record_checkpoint(const std::string& path) {

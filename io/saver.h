@@ -52,6 +52,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -82,6 +83,39 @@ class VarList {
   bool set_ = false;
 };
 
+// TF's SaverDef: where a graph's save/restore subgraph is (tensor and op names) and the
+// Saver's settings. Saver builds one with its graph nodes; import_meta_graph reads one.
+struct SaverDefInfo {
+  std::string filename_tensor_name;  // "save/Const:0": feed the checkpoint prefix here
+  std::string save_tensor_name;      // "save/control_dependency:0": fetch to save
+  std::string restore_op_name;       // "save/restore_all": run to restore
+  int max_to_keep = 5;
+  bool sharded = false;
+  double keep_checkpoint_every_n_hours = 10000.0;
+  int version = 2;  // CheckpointFormatVersion: 1 = V1, 2 = V2 (kiln always writes V2)
+};
+
+// What save() numbers a checkpoint with: an integer, or a step tensor/variable/tensor name
+// evaluated in the session (int32 or int64 scalar), as TF's training_util.global_step.
+class GlobalStep {
+ public:
+  template <typename I>
+    requires std::is_integral_v<I>
+  GlobalStep(I step) : step_(static_cast<int64_t>(step)) {}
+  GlobalStep(Output tensor) : tensor_(tensor) {}
+  GlobalStep(const Variable& variable) : tensor_(variable.ref()) {}
+  GlobalStep(std::string tensor_name) : name_(std::move(tensor_name)) {}
+  GlobalStep(const char* tensor_name) : name_(tensor_name) {}
+
+  // The step; InvalidArgumentError when the tensor is not an integer scalar.
+  int64_t evaluate(Session& sess) const;
+
+ private:
+  std::optional<int64_t> step_;
+  Output tensor_;
+  std::string name_;
+};
+
 struct SaverOptions {
   VarList var_list = {};
   // Restore a tensor whose shape differs from the variable's when the element counts agree.
@@ -107,15 +141,31 @@ struct SaverOptions {
   // existing state file of that directory as history (recover_last_checkpoints), so a restarted
   // job keeps deleting its old checkpoints.
   bool recover_state = false;
+  // An existing save/restore subgraph to use instead of building one (import_meta_graph sets
+  // it): the variables are the ones its restore op assigns, keyed as in the checkpoint, and
+  // max_to_keep, keep_checkpoint_every_n_hours and sharded come from it. var_list must be unset.
+  std::optional<SaverDefInfo> saver_def = std::nullopt;
   // File system (null: POSIX) and clock (seconds since the epoch; null: wall clock), for tests.
   io::FileSystem* fs = nullptr;
   std::function<double()> clock = nullptr;
 };
 
 struct SaveOptions {
-  std::optional<int64_t> global_step = std::nullopt;
+  std::optional<GlobalStep> global_step = std::nullopt;
   std::string latest_filename = "";  // "" means "checkpoint"
+  // Writes the MetaGraphDef beside the checkpoint, as P.<meta_graph_suffix> (TF's default).
+  std::string meta_graph_suffix = "meta";
+  bool write_meta_graph = true;
   bool write_state = true;
+};
+
+// What export_meta_graph writes (TF's Saver.export_meta_graph arguments).
+struct MetaGraphExportOptions {
+  bool as_text = false;  // protobuf text format instead of binary
+  bool clear_devices = false;
+  // The collections to write; unset: every collection of the graph.
+  std::optional<std::vector<std::string>> collection_list = std::nullopt;
+  io::FileSystem* fs = nullptr;  // null: POSIX
 };
 
 class Saver {
@@ -133,6 +183,12 @@ class Saver {
   // each value onto the variable's device. The variables need not be initialized.
   void restore(Session& sess, const std::string& save_path);
 
+  // Writes the graph with this Saver's SaverDef and the graph's collections as a MetaGraphDef
+  // (io/meta_graph.h) that TensorFlow's import_meta_graph reads.
+  void export_meta_graph(const std::string& filename, const MetaGraphExportOptions& options = {}) const;
+  // The SaverDef of the save/restore subgraph; nullopt for an empty Saver or before build().
+  const std::optional<SaverDefInfo>& saver_def() const { return saver_def_; }
+
   // The checkpoints not yet deleted, oldest first.
   std::vector<std::string> last_checkpoints() const;
   // Replaces the history; these checkpoints are never deleted (timestamps +inf, as TF).
@@ -149,6 +205,7 @@ class Saver {
 
  private:
   double now() const;
+  Variable variable_for(Node* node) const;
   void record_checkpoint(const std::string& path);
   void maybe_delete_old_checkpoint();
   void write_bundle(Session& sess, const std::string& prefix);
@@ -161,6 +218,7 @@ class Saver {
   bool empty_ = false;
   bool state_recovered_ = false;
   std::vector<std::pair<std::string, Variable>> vars_;
+  std::optional<SaverDefInfo> saver_def_;
   std::vector<std::pair<std::string, double>> last_checkpoints_;
   std::optional<std::pair<std::string, double>> pending_delete_;
   double next_checkpoint_time_ = 0;

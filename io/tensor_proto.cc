@@ -8,12 +8,25 @@
 namespace kiln::io {
 namespace {
 
+// How to read the typed value fields: `context` prefixes errors; `zero_fill` accepts no values
+// at all as "all zero" (graph constants).
+struct FillRules {
+  const std::string& context;
+  bool zero_fill;
+};
+
 // Copies `values` (a repeated field) into `out` converting each element with `convert`; one
 // value is broadcast (TF's rule for typed fields).
 template <typename T, typename Field, typename Convert>
-void fill(const Field& values, Tensor* out, const std::string& context, Convert convert) {
+void fill(const Field& values, Tensor* out, const FillRules& rules, Convert convert) {
+  const std::string& context = rules.context;
   const int64_t n = out->num_elements();
   const int64_t have = values.size();
+  if (have == 0 && rules.zero_fill) {
+    T* dst = out->data<T>();
+    for (int64_t i = 0; i < n; ++i) dst[i] = T();
+    return;
+  }
   if (have != n && !(have == 1 && n > 0))
     throw DataLossError(context + "holds " + std::to_string(have) + " values, expected " +
                         std::to_string(n));
@@ -22,8 +35,9 @@ void fill(const Field& values, Tensor* out, const std::string& context, Convert 
 }
 
 template <typename T, typename Field>
-void fill_int(const Field& values, Tensor* out, const std::string& context) {
-  fill<T>(values, out, context, [&](auto v) {
+void fill_int(const Field& values, Tensor* out, const FillRules& rules) {
+  const std::string& context = rules.context;
+  fill<T>(values, out, rules, [&](auto v) {
     if (static_cast<decltype(v)>(static_cast<T>(v)) != v)
       throw DataLossError(context + "value " + std::to_string(v) + " does not fit " +
                           dtype_tf_name(out->dtype()));
@@ -34,7 +48,9 @@ void fill_int(const Field& values, Tensor* out, const std::string& context) {
 }  // namespace
 
 Tensor tensor_from_proto(const kiln::TensorProto& proto, DType dtype,
-                         const std::vector<int64_t>& shape, const std::string& context) {
+                         const std::vector<int64_t>& shape, const std::string& context,
+                         bool zero_fill_empty) {
+  const FillRules rules{context, zero_fill_empty};
   if (!dtype_is_valid(static_cast<int>(dtype)) || dtype == DType::kInvalid)
     throw UnimplementedError(context + "unsupported dtype " +
                              std::to_string(static_cast<int>(dtype)) + " (TF DataType)");
@@ -51,29 +67,73 @@ Tensor tensor_from_proto(const kiln::TensorProto& proto, DType dtype,
     return out;
   }
   switch (dtype) {
-    case DType::kFloat: fill<float>(proto.float_val(), &out, context, [](float v) { return v; }); break;
-    case DType::kDouble: fill<double>(proto.double_val(), &out, context, [](double v) { return v; }); break;
-    case DType::kInt32: fill_int<int32_t>(proto.int_val(), &out, context); break;
-    case DType::kInt16: fill_int<int16_t>(proto.int_val(), &out, context); break;
-    case DType::kInt8: fill_int<int8_t>(proto.int_val(), &out, context); break;
-    case DType::kUInt8: fill_int<uint8_t>(proto.int_val(), &out, context); break;
-    case DType::kInt64: fill<int64_t>(proto.int64_val(), &out, context, [](int64_t v) { return v; }); break;
-    case DType::kBool: fill<bool>(proto.bool_val(), &out, context, [](bool v) { return v; }); break;
+    case DType::kFloat: fill<float>(proto.float_val(), &out, rules, [](float v) { return v; }); break;
+    case DType::kDouble: fill<double>(proto.double_val(), &out, rules, [](double v) { return v; }); break;
+    case DType::kInt32: fill_int<int32_t>(proto.int_val(), &out, rules); break;
+    case DType::kInt16: fill_int<int16_t>(proto.int_val(), &out, rules); break;
+    case DType::kInt8: fill_int<int8_t>(proto.int_val(), &out, rules); break;
+    case DType::kUInt8: fill_int<uint8_t>(proto.int_val(), &out, rules); break;
+    case DType::kInt64: fill<int64_t>(proto.int64_val(), &out, rules, [](int64_t v) { return v; }); break;
+    case DType::kBool: fill<bool>(proto.bool_val(), &out, rules, [](bool v) { return v; }); break;
     case DType::kString:
-      fill<std::string>(proto.string_val(), &out, context, [](const std::string& v) { return v; });
+      fill<std::string>(proto.string_val(), &out, rules, [](const std::string& v) { return v; });
       break;
     case DType::kHalf:
-      fill<Half>(proto.half_val(), &out, context,
+      fill<Half>(proto.half_val(), &out, rules,
                  [](int32_t v) { return Half::from_bits(static_cast<uint16_t>(v)); });
       break;
     case DType::kBFloat16:
-      fill<BFloat16>(proto.half_val(), &out, context,
+      fill<BFloat16>(proto.half_val(), &out, rules,
                      [](int32_t v) { return BFloat16::from_bits(static_cast<uint16_t>(v)); });
       break;
     default:
       throw UnimplementedError(context + "unsupported dtype " + dtype_tf_name(dtype));
   }
   return out;
+}
+
+Tensor tensor_from_proto(const kiln::TensorProto& proto, const std::string& context) {
+  std::vector<int64_t> shape;
+  if (proto.tensor_shape().unknown_rank())
+    throw InvalidArgumentError(context + "a constant tensor needs a known shape");
+  for (const auto& d : proto.tensor_shape().dim()) {
+    if (d.size() < 0)
+      throw InvalidArgumentError(context + "a constant tensor needs known dimensions, got " +
+                                 std::to_string(d.size()));
+    shape.push_back(d.size());
+  }
+  return tensor_from_proto(proto, static_cast<DType>(proto.dtype()), shape, context, true);
+}
+
+void tensor_to_proto(const Tensor& tensor, kiln::TensorProto* proto) {
+  Tensor t = tensor.to_host();
+  proto->Clear();
+  proto->set_dtype(static_cast<kiln::DataType>(static_cast<int>(t.dtype())));
+  for (int64_t d : t.shape().dims()) proto->mutable_tensor_shape()->add_dim()->set_size(d);
+  const int64_t n = t.num_elements();
+  switch (t.dtype()) {
+    case DType::kString:
+      for (int64_t i = 0; i < n; ++i) proto->add_string_val(t.data<std::string>()[i]);
+      return;
+    case DType::kFloat:
+      if (n == 1) { proto->add_float_val(*t.data<float>()); return; }
+      break;
+    case DType::kDouble:
+      if (n == 1) { proto->add_double_val(*t.data<double>()); return; }
+      break;
+    case DType::kInt32:
+      if (n == 1) { proto->add_int_val(*t.data<int32_t>()); return; }
+      break;
+    case DType::kInt64:
+      if (n == 1) { proto->add_int64_val(*t.data<int64_t>()); return; }
+      break;
+    case DType::kBool:
+      if (n == 1) { proto->add_bool_val(*t.data<bool>()); return; }
+      break;
+    default:
+      break;
+  }
+  if (n > 0) proto->set_tensor_content(t.raw_data(), t.bytes());
 }
 
 }  // namespace kiln::io

@@ -1,6 +1,7 @@
 #include "ops/register_ops.h"
 
 #include "ops/array_ops.h"
+#include "ops/io_ops.h"
 #include "ops/math_ops.h"
 #include "ops/nn_ops.h"
 #include "ops/random_ops.h"
@@ -16,6 +17,7 @@ void RegisterBuiltinOps() {
   RegisterNnOps();
   RegisterRandomOps();
   RegisterTrainingOps();
+  RegisterIoOps();
 }
 
 }  // namespace kiln

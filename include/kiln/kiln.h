@@ -9,6 +9,7 @@
 #include "core/session.h"
 #include "core/shape.h"
 #include "core/tensor.h"
+#include "io/meta_graph.h"
 #include "io/saver.h"
 #include "ops/array_ops.h"
 #include "ops/math_ops.h"

@@ -79,8 +79,9 @@ TEST(Saver, SeedProgramFlow) {
               "save/my_test_model-1000");
     EXPECT_EQ(listing("save"),
               (std::vector<std::string>{"checkpoint", "model.ckpt.data-00000-of-00001",
-                                        "model.ckpt.index", "my_test_model-1000.data-00000-of-00001",
-                                        "my_test_model-1000.index"}));
+                                        "model.ckpt.index", "model.ckpt.meta",
+                                        "my_test_model-1000.data-00000-of-00001",
+                                        "my_test_model-1000.index", "my_test_model-1000.meta"}));
     // The save dir is relative: paths in the state file are relative to it (TF).
     EXPECT_EQ(read_text("save/checkpoint"),
               "model_checkpoint_path: \"my_test_model-1000\"\n"
@@ -165,6 +166,7 @@ TEST(Saver, RetentionMaxToKeepTwoOverFiveSaves) {
     for (int s = std::max(1, step - 1); s <= step; ++s) {
       expected_files.push_back("model-" + std::to_string(s) + ".data-00000-of-00001");
       expected_files.push_back("model-" + std::to_string(s) + ".index");
+      expected_files.push_back("model-" + std::to_string(s) + ".meta");
     }
     EXPECT_EQ(listing(tmp.path()), expected_files) << "after save " << step;
     std::string state = "model_checkpoint_path: \"" + p + "-" + std::to_string(step) + "\"\n";
@@ -285,7 +287,7 @@ TEST_P(SaverSharded, OneDataFilePerDeviceRestoresEqual) {
   const std::string p = tmp.file("sharded");
   EXPECT_EQ(saver.save(sess, p, {.global_step = 3}), p + "-3");
 
-  std::vector<std::string> expected{"checkpoint", "sharded-3.index"};
+  std::vector<std::string> expected{"checkpoint", "sharded-3.index", "sharded-3.meta"};
   for (int i = 0; i < n; ++i) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "sharded-3.data-%05d-of-%05d", i, n);
@@ -505,7 +507,7 @@ TEST(Saver, FailedShardLeavesNoFilesBehind) {
   EXPECT_EQ(saver.save(sess, "/ck/m", {.global_step = 1}), "/ck/m-1");
   EXPECT_EQ(mem.list_dir("/ck"),
             (std::vector<std::string>{"checkpoint", "m-1.data-00000-of-00002",
-                                      "m-1.data-00001-of-00002", "m-1.index"}));
+                                      "m-1.data-00001-of-00002", "m-1.index", "m-1.meta"}));
 }
 
 TEST(SaverCheckpointManagement, StateFunctions) {
