@@ -30,8 +30,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The demo's path, set by tests/CMakeLists.txt when the examples are built.
 #ifndef KILN_TRAIN_MLP_BIN
-#error "KILN_TRAIN_MLP_BIN must name the train_mlp executable"
+#define KILN_TRAIN_MLP_BIN ""
 #endif
 
 const std::vector<std::string> kModel = {"--hidden", "16,16", "--batch-size", "32", "--log-every", "1000",
@@ -50,13 +51,14 @@ struct Result {
 class ResumeTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    if (std::string(KILN_TRAIN_MLP_BIN).empty()) GTEST_SKIP() << "built without the examples (KILN_BUILD_EXAMPLES=OFF)";
     dir_ = fs::temp_directory_path() / ("kiln_resume_" + std::to_string(::getpid()) + "_" +
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
   void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
+    if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
   }
 
   std::vector<std::string> args(const std::string& run, int64_t steps, std::vector<std::string> extra = {}) {
