@@ -163,7 +163,8 @@ std::map<std::string, Node*> import_graph_def(Graph& graph, const kiln::GraphDef
     }
     for (const auto& [name, value] : nd.attr())
       spec.attrs.set(name, attr_from_proto(value, "Node '" + nd.name() + "' attr '" + name + "': "));
-    spec.device = options.clear_devices ? std::string() : nd.device();
+    // No device in the file (or cleared): the importer's device scope applies.
+    if (!options.clear_devices && !nd.device().empty()) spec.device = nd.device();
     spec.fallback_outputs = fallback_outputs(spec.attrs, outputs_needed[i]);
     created[nd.name()] = graph.create(std::move(spec));
   }

@@ -34,6 +34,8 @@ void graph_to_graph_def(const Graph& graph, kiln::GraphDef* def,
 struct GraphDefImportOptions {
   // Prepended to every node name as "prefix/" (TF's import_scope); "" imports names verbatim.
   std::string prefix;
+  // Drop the devices the file asks for. Nodes without a device get the graph's current device
+  // scope (Graph::device), so `auto d = g.device("/cpu:0")` around an import pins them.
   bool clear_devices = false;
 };
 

@@ -29,7 +29,7 @@ void write_small_bundle(const std::string& prefix) {
 }
 
 TEST(KilnHelp, EverySubcommandHasHelp) {
-  for (std::string sub : {"inspect", "verify", "latest", "convert"}) {
+  for (std::string sub : {"inspect", "verify", "latest", "convert", "run"}) {
     KilnResult r = run_kiln({sub, "--help"});
     EXPECT_EQ(r.status, 0) << sub;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << r.out;

@@ -27,6 +27,7 @@ void add_inspect(CLI::App& app, int* status);
 void add_verify(CLI::App& app, int* status);
 void add_latest(CLI::App& app, int* status);
 void add_convert(CLI::App& app, int* status);
+void add_run(CLI::App& app, int* status);
 
 // When `arg` names one file of a checkpoint (P.index, P.data-00000-of-00001, P.meta, a
 // `checkpoint` state file) or a directory rather than a checkpoint prefix, the message saying

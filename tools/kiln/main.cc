@@ -4,6 +4,7 @@
 //   kiln verify PREFIX
 //   kiln latest DIR
 //   kiln convert SRC DST [--shards N] [--align BYTES]
+//   kiln run GRAPH.meta [--checkpoint PREFIX] [--feed NAME=VALUES]... --fetch NAME... [--json]
 //
 // Exit status: 0 success, 1 failure (one line on stderr), 2 usage error.
 #include <iostream>
@@ -24,7 +25,7 @@ std::string one_line(std::string s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"kiln: inspect, verify, find and convert TensorFlow checkpoints", "kiln"};
+  CLI::App app{"kiln: inspect, verify, find and convert TensorFlow checkpoints; run saved graphs", "kiln"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
   int status = 0;
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   kiln::cli::add_verify(app, &status);
   kiln::cli::add_latest(app, &status);
   kiln::cli::add_convert(app, &status);
+  kiln::cli::add_run(app, &status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
