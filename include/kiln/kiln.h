@@ -1,6 +1,8 @@
 // kiln: the whole public API in one include.
 #pragma once
 
+#include <filesystem>
+
 #include "core/device_spec.h"
 #include "core/dtype.h"
 #include "core/errors.h"
@@ -9,6 +11,7 @@
 #include "core/session.h"
 #include "core/shape.h"
 #include "core/tensor.h"
+#include "io/checkpoint_reader.h"
 #include "io/meta_graph.h"
 #include "io/saver.h"
 #include "ops/array_ops.h"
@@ -17,3 +20,10 @@
 #include "ops/random_ops.h"
 #include "ops/state_ops.h"
 #include "ops/variables.h"
+
+namespace kiln {
+// tf.train.NewCheckpointReader: kiln::CheckpointReader reader("save/model.ckpt").
+using io::CheckpointReader;
+// File-system helpers for programs (kiln::fs::exists("save/model.meta")).
+namespace fs = std::filesystem;
+}  // namespace kiln
