@@ -45,6 +45,11 @@ void OpRegistry::add(OpDef def) {
   ops_[name] = std::make_unique<OpDef>(std::move(def));
 }
 
+bool is_variable_op(const std::string& op) {
+  const OpDef* def = OpRegistry::global().find(op);
+  return def && def->is_variable;
+}
+
 const OpDef* OpRegistry::find(const std::string& name) const {
   auto it = ops_.find(name);
   return it == ops_.end() ? nullptr : it->second.get();

@@ -98,6 +98,10 @@ class OpRegistry {
   std::map<std::string, std::unique_ptr<OpDef>> ops_;
 };
 
+// True for ops whose node is a variable held by the session: VariableV2, the legacy Variable,
+// and VarHandleOp (a resource variable, as TF2's tf.compat.v1 graphs hold them).
+bool is_variable_op(const std::string& op);
+
 // Registers the builtin ops, CPU kernels and (when built) CUDA kernels exactly once. Graph and
 // Session constructors call it, so users never have to.
 void EnsureRegistered();

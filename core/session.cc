@@ -60,7 +60,7 @@ Device& Session::place(const Node* node) {
       DeviceSpec spec = DeviceSpec::parse(node->requested_device());
       device = devices_->find(spec);
       if (!device) {
-        if (!options_.allow_soft_placement || spec.type == DeviceType::kCPU)
+        if (!options_.allow_soft_placement)
           throw InvalidArgumentError("Cannot assign a device for operation " + node->name() +
                                      ": Operation was explicitly assigned to " +
                                      spec.to_string() + " but available devices are [ " +
@@ -340,7 +340,7 @@ VariableState& Session::variable_state(const Node* node) {
 namespace {
 const Node* find_variable_node(Graph& g, const std::string& name) {
   const Node* n = g.find_node(name);
-  if (!n || (n->op() != "VariableV2" && n->op() != "Variable"))
+  if (!n || !is_variable_op(n->op()))
     throw NotFoundError("'" + name + "' is not a variable of the graph");
   return n;
 }

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now();
     std::string prefix = saver.save(sess, out + "/model", {.global_step = 1, .write_meta_graph = false});
     double save_s = seconds_since(t0);
+    saver.export_meta_graph(prefix + ".meta");  // outside the timing: the graph, not the data
 
     k::Session fresh(g, so);
     t0 = std::chrono::steady_clock::now();

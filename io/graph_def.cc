@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/device_spec.h"
 #include "core/errors.h"
 #include "io/attr_proto.h"
 #include "io/proto/graph.pb.h"
@@ -86,6 +87,8 @@ void graph_to_graph_def(const Graph& graph, kiln::GraphDef* def,
     if (options.add_shapes) {
       std::vector<Shape> shapes;
       for (int i = 0; i < node->num_outputs(); ++i) shapes.push_back(node->output_shape(i));
+      // kiln types a resource handle as the variable's value; TF's handle is a scalar.
+      if (node->op() == "VarHandleOp") shapes.assign(node->num_outputs(), Shape{});
       attr_to_proto(shapes, &attrs["_output_shapes"]);
     }
   }
@@ -163,8 +166,15 @@ std::map<std::string, Node*> import_graph_def(Graph& graph, const kiln::GraphDef
     }
     for (const auto& [name, value] : nd.attr())
       spec.attrs.set(name, attr_from_proto(value, "Node '" + nd.name() + "' attr '" + name + "': "));
-    // No device in the file (or cleared): the importer's device scope applies.
-    if (!options.clear_devices && !nd.device().empty()) spec.device = nd.device();
+    // No device in the file (or cleared): the importer's device scope applies. A device kiln
+    // cannot name (a TPU, a job without a device) is dropped the same way.
+    if (!options.clear_devices && !nd.device().empty()) {
+      try {
+        DeviceSpec::parse(nd.device());
+        spec.device = nd.device();
+      } catch (const InvalidArgumentError&) {
+      }
+    }
     spec.fallback_outputs = fallback_outputs(spec.attrs, outputs_needed[i]);
     created[nd.name()] = graph.create(std::move(spec));
   }

@@ -38,7 +38,7 @@ std::string variable_def_bytes(const VariableRecord& r) {
   if (r.initializer) def.set_initializer_name(r.initializer->name());
   def.set_snapshot_name(tensor_name(r.snapshot));
   def.set_initial_value_name(tensor_name(r.initial_value));
-  def.set_is_resource(false);
+  def.set_is_resource(r.variable->op() == "VarHandleOp");
   def.set_trainable(r.trainable);
   return def.SerializeAsString();
 }
@@ -172,7 +172,6 @@ void import_collections(Graph& graph, const kiln::MetaGraphDef& mg, const std::s
           if (!vd.ParseFromString(bytes))
             throw DataLossError("Collection '" + key + "' of " + filename +
                                 " holds a VariableDef that does not parse");
-          if (vd.is_resource()) continue;  // kiln has reference variables only
           VariableRecord r;
           r.variable = lookup(key, vd.variable_name());
           if (!vd.initializer_name().empty()) r.initializer = lookup(key, vd.initializer_name());

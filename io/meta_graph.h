@@ -18,7 +18,7 @@
 //
 // What is read: binary first, then protobuf text (TF's order). The graph imports with
 // io::import_graph_def's leniency (unknown ops import and fail only when run), the variable
-// collections become kiln Variables (resource variables are skipped: kiln has none), node_list
+// collections become kiln Variables (VariableV2, Variable and resource VarHandleOp), node_list
 // entries become ops or tensors, other lists become values; collections of kinds kiln does not
 // keep (any_list) are dropped.
 //

@@ -6,6 +6,7 @@
 
 #include "core/device_spec.h"
 #include "core/errors.h"
+#include "core/op_registry.h"
 #include "ops/op_util.h"
 
 namespace kiln::io {
@@ -202,10 +203,10 @@ Node* find_op(const Graph& g, const std::string& name, const char* what) {
                       "' is not in the graph");
 }
 
-// Follows Identity/Reshape/RefIdentity back to the producing output.
+// Follows Identity/Reshape/RefIdentity/ReadVariableOp back to the producing output.
 Output through_identities(Output out) {
   while (out.node && (out.node->op() == "Identity" || out.node->op() == "Reshape" ||
-                      out.node->op() == "RefIdentity") &&
+                      out.node->op() == "RefIdentity" || out.node->op() == "ReadVariableOp") &&
          !out.node->inputs().empty())
     out = out.node->inputs()[0];
   return out;
@@ -222,9 +223,7 @@ std::vector<std::string> const_strings(const Output& out, const Node* user) {
   return std::vector<std::string>(t.data<std::string>(), t.data<std::string>() + t.num_elements());
 }
 
-bool is_variable_node(const Node* n) {
-  return n && (n->op() == "VariableV2" || n->op() == "Variable");
-}
+bool is_variable_node(const Node* n) { return n && is_variable_op(n->op()); }
 
 // Every node reachable from `start` through data and control inputs.
 std::vector<Node*> ancestors(Node* start) {
@@ -257,7 +256,8 @@ std::vector<std::pair<std::string, Node*>> saver_variables(const Graph& g,
   };
   if (!names.restore_op_name.empty()) {
     for (Node* n : ancestors(find_op(g, names.restore_op_name, "restore_op_name"))) {
-      if (n->op() != "Assign" || n->inputs().size() != 2) continue;
+      if ((n->op() != "Assign" && n->op() != "AssignVariableOp") || n->inputs().size() != 2)
+        continue;
       Output target = through_identities(n->inputs()[0]);
       Output value = through_identities(n->inputs()[1]);
       if (!is_variable_node(target.node) || !value.node) continue;

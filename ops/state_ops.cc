@@ -1,5 +1,6 @@
 #include "ops/state_ops.h"
 
+#include "core/op_registry.h"
 #include "ops/op_util.h"
 
 namespace kiln {
@@ -9,7 +10,7 @@ using namespace ops_internal;
 namespace {
 
 void check_ref(const Output& ref, const char* op) {
-  if (!ref.node || (ref.node->op() != "VariableV2" && ref.node->op() != "Variable"))
+  if (!ref.node || !is_variable_op(ref.node->op()))
     throw InvalidArgumentError(std::string(op) + " needs a variable reference as its first input, got '" +
                                ref.name() + "'");
 }
@@ -78,6 +79,20 @@ void RegisterStateOps() {
   OpRegistry& r = OpRegistry::global();
   for (const char* op : {"VariableV2", "Variable"})
     r.add(OpDefBuilder(op).stateful().variable().defaults({{"container", std::string()}, {"shared_name", std::string()}}).infer(variable_shape));
+  // Resource variables (TF2's tf.compat.v1 graphs): the handle node is the variable; reads and
+  // writes go through ops that take it by reference. kiln keeps their values exactly as those of
+  // VariableV2, so only the op names and signatures differ.
+  r.add(OpDefBuilder("VarHandleOp").stateful().variable()
+            .defaults({{"container", std::string()}, {"shared_name", std::string()}})
+            .infer(variable_shape));
+  r.add(OpDefBuilder("ReadVariableOp").inputs(1, 1).infer([](InferenceContext& c) {
+    c.set_output(0, c.attr<DType>("dtype"), c.input_shape(0));
+  }));
+  r.add(OpDefBuilder("VarIsInitializedOp").inputs(1, 1).ref_inputs({0}).infer([](InferenceContext& c) {
+    c.set_output(0, DType::kBool, Shape{});
+  }));
+  for (const char* op : {"AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp"})
+    r.add(OpDefBuilder(op).inputs(2, 2).ref_inputs({0}).stateful().infer([](InferenceContext&) {}));
   r.add(OpDefBuilder("Assign").inputs(2, 2).ref_inputs({0}).stateful().defaults({{"validate_shape", true}, {"use_locking", true}}).infer(assign_shape));
   for (const char* op : {"AssignAdd", "AssignSub"})
     r.add(OpDefBuilder(op).inputs(2, 2).ref_inputs({0}).stateful().defaults({{"use_locking", false}}).infer(update_shape));

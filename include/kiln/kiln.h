@@ -20,6 +20,7 @@
 #include "ops/random_ops.h"
 #include "ops/state_ops.h"
 #include "ops/variables.h"
+#include "train/train.h"
 
 namespace kiln {
 // tf.train.NewCheckpointReader: kiln::CheckpointReader reader("save/model.ckpt").

@@ -1,4 +1,5 @@
-// VariableV2/Variable, Assign, AssignAdd, AssignSub. Variables live in the session; updates copy
+// VariableV2/Variable/VarHandleOp, Assign, AssignAdd, AssignSub and the resource-variable
+// AssignVariableOp, AssignAdd/SubVariableOp, VarIsInitializedOp. Variables live in the session; updates copy
 // on write when the current buffer is still held by a reader (see ops/state_ops.h).
 #include <mutex>
 
@@ -45,6 +46,34 @@ void assign_kernel(OpKernelContext& ctx) {
   ctx.set_output(0, v.value);
 }
 
+// AssignVariableOp: Assign without an output; the shape may change unless validate_shape.
+void assign_variable_kernel(OpKernelContext& ctx) {
+  VariableState& v = ctx.input_ref(0);
+  const Tensor& value = ctx.input(1);
+  std::lock_guard<std::mutex> lock(v.mu);
+  if (ctx.node().attrs().get_or<bool>("validate_shape", false) && v.initialized &&
+      v.value.shape() != value.shape())
+    throw InvalidArgumentError(ctx.message("Trying to assign to variable with tensor with wrong shape. Expected " +
+                                           v.value.shape().to_string() + " got " + value.shape().to_string()));
+  if (!writable_in_place(v, value.shape(), ctx.device()))
+    v.value = ctx.allocate_temp(value.dtype(), value.shape());
+  prims(ctx).copy(ctx.device(), value, v.value);
+  v.initialized = true;
+}
+
+void var_is_initialized_kernel(OpKernelContext& ctx) {
+  VariableState& v = ctx.input_ref(0);
+  bool initialized;
+  {
+    std::lock_guard<std::mutex> lock(v.mu);
+    initialized = v.initialized;
+  }
+  Tensor flag(DType::kBool, Shape{});
+  *flag.data<bool>() = initialized;
+  Tensor out = ctx.allocate_output(0, DType::kBool, Shape{});
+  prims(ctx).fill(ctx.device(), flag, out);
+}
+
 template <BinaryOp kOp>
 void update_kernel(OpKernelContext& ctx) {
   VariableState& v = ctx.input_ref(0);
@@ -62,7 +91,7 @@ void update_kernel(OpKernelContext& ctx) {
                    : ctx.allocate_temp(value.dtype(), value.shape());
   prims(ctx).binary(ctx.device(), kOp, v.value, value, plan, out);
   v.value = out;
-  ctx.set_output(0, v.value);
+  if (ctx.node().num_outputs() > 0) ctx.set_output(0, v.value);
 }
 
 }  // namespace
@@ -73,6 +102,12 @@ void add_state_kernels(KernelList& list) {
   list.push_back({"Assign", {assign_kernel, {}}});
   list.push_back({"AssignAdd", {update_kernel<BinaryOp::kAdd>, {}}});
   list.push_back({"AssignSub", {update_kernel<BinaryOp::kSub>, {}}});
+  list.push_back({"VarHandleOp", {variable_kernel, {}}});
+  list.push_back({"ReadVariableOp", {[](OpKernelContext& ctx) { ctx.set_output(0, ctx.input(0)); }, {}}});
+  list.push_back({"VarIsInitializedOp", {var_is_initialized_kernel, {}}});
+  list.push_back({"AssignVariableOp", {assign_variable_kernel, {}}});
+  list.push_back({"AssignAddVariableOp", {update_kernel<BinaryOp::kAdd>, {}}});
+  list.push_back({"AssignSubVariableOp", {update_kernel<BinaryOp::kSub>, {}}});
 }
 
 }  // namespace kiln::kernels

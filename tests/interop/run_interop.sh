@@ -13,6 +13,12 @@
 #   3. kiln writes them: `kiln convert` (1 to 3 data files, alignment 64) to new prefixes that
 #      `kiln verify` passes and TF reads back equal (tf_read.py); for the unsharded checkpoint the
 #      converted .index and data file are byte-identical to TF's.
+#   5. TF imports .meta files kiln wrote (plain and sharded over 3 devices), restores kiln's
+#      checkpoints through kiln's SaverDef and saves through it again (tf_meta.py read_kiln).
+#   6. A TF1 program saves sharded with global_step and max_to_keep=2 (tf_meta.py write_tf);
+#      `kiln latest` finds its checkpoint, `kiln run` computes the same y from its .meta, and
+#      kiln_interop_continue saves step 40 into the directory, which TF then sees as its own
+#      (tf_meta.py check_continued).
 # Failing to install TensorFlow is a FAILURE, unless KILN_SKIP_TF_INTEROP=1 (exit 77: skipped).
 set -euo pipefail
 
@@ -84,6 +90,51 @@ for suffix in .index .data-00000-of-00001; do
     echo "FAIL: $suffix differs from TF's"; status=1
   fi
 done
+
+echo "== 5. MetaGraphs: TF imports kiln's .meta and restores through its SaverDef"
+examples="${KILN_EXAMPLES_DIR:-$build/bin}"
+meta_work="$work/meta"
+mkdir -p "$meta_work"
+if [ -x "$examples/save_restore" ] && [ -x "$examples/sharded_save" ]; then
+  (cd "$meta_work" && "$examples/save_restore" kiln_seed > /dev/null) || { echo "FAIL: save_restore"; status=1; }
+  "$examples/sharded_save" --cpu --devices 3 --vars 5 --mb 1 --out "$meta_work/kiln_sharded" > /dev/null \
+    || { echo "FAIL: sharded_save"; status=1; }
+  for ckpt in "$meta_work/kiln_seed/model.ckpt" "$meta_work/kiln_seed/my_test_model-1000" \
+              "$meta_work/kiln_sharded/model-1"; do
+    "$kiln" inspect --json --all-tensors "$ckpt" > "$ckpt.json" || { echo "FAIL: kiln inspect $ckpt"; status=1; }
+    "$py" "$here/tf_meta.py" read_kiln "$ckpt.meta" "$ckpt" "$ckpt.json" 2> >(quiet >&2) || status=1
+  done
+else
+  echo "FAIL: examples save_restore/sharded_save not built in $examples (KILN_BUILD_EXAMPLES=ON)"; status=1
+fi
+
+echo "== 6. kiln runs TF's graph and continues TF's sharded checkpoint directory"
+tf_dir="$meta_work/tf_managed"
+"$py" "$here/tf_meta.py" write_tf "$tf_dir" 2> >(quiet >&2) > /dev/null || { echo "FAIL: tf_meta.py write_tf"; status=1; }
+if [ -f "$tf_dir/expected.json" ]; then
+  want_latest=$("$py" -c "import json,sys; print(json.load(open(sys.argv[1]))['latest'])" "$tf_dir/expected.json")
+  got_latest=$("$kiln" latest "$tf_dir") || status=1
+  [ "$got_latest" = "$want_latest" ] && echo "ok: kiln latest = $got_latest" \
+    || { echo "FAIL: kiln latest gave '$got_latest', TF says '$want_latest'"; status=1; }
+  "$kiln" run "$want_latest.meta" --checkpoint "$tf_dir" --feed 'x:0=[[1,2],[3,4]]' --fetch y:0 --json \
+    > "$tf_dir/kiln_y.json" || { echo "FAIL: kiln run on TF's graph"; status=1; }
+  "$py" - "$tf_dir/expected.json" "$tf_dir/kiln_y.json" <<'PY' || status=1
+import json, sys
+import numpy as np
+want = np.array(json.load(open(sys.argv[1]))["y"], dtype=np.float32)
+got = json.load(open(sys.argv[2]))["fetches"][0]
+got = np.array([float(v) for v in got["values"]], dtype=np.float32).reshape(got["shape"])
+# TF's MatMul may fuse multiply-adds differently from kiln's: equal to float32 rounding.
+ok = got.shape == want.shape and np.allclose(got, want, rtol=1e-6, atol=1e-6)
+print(("ok: kiln run y:0 = TF's y %s" % got.ravel().tolist()) if ok else "FAIL: kiln y %s != TF y %s" % (got, want))
+sys.exit(0 if ok else 1)
+PY
+  if [ -n "${KILN_CONTINUE_BIN:-}" ] && "$KILN_CONTINUE_BIN" "$tf_dir" 40 > /dev/null; then
+    "$py" "$here/tf_meta.py" check_continued "$tf_dir" 2> >(quiet >&2) || status=1
+  else
+    echo "FAIL: kiln_interop_continue (KILN_CONTINUE_BIN) could not continue $tf_dir"; status=1
+  fi
+fi
 
 [ "$status" = 0 ] && echo "PASS: TensorFlow interop" || echo "FAIL: TensorFlow interop"
 exit "$status"

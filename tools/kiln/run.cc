@@ -19,6 +19,7 @@
 #include <iostream>
 #include <memory>
 
+#include "core/device_spec.h"
 #include "core/errors.h"
 #include "core/session.h"
 #include "io/checkpoint_management.h"
@@ -88,6 +89,13 @@ int run_graph(const RunOptions& o) {
 
   SessionOptions so;
   so.allow_soft_placement = true;
+  // As many logical CPUs as the graph names (a TF graph sharded over /cpu:0../cpu:2 restores
+  // per device, as it was saved).
+  for (const auto& node : g.nodes()) {
+    if (node->requested_device().empty()) continue;
+    DeviceSpec spec = DeviceSpec::parse(node->requested_device());
+    if (spec.type == DeviceType::kCPU) so.cpu_devices = std::max(so.cpu_devices, spec.index + 1);
+  }
   Session sess(g, so);
   if (!o.checkpoint.empty()) saver.restore(sess, resolve_checkpoint(o.checkpoint));
 
