@@ -1,5 +1,6 @@
 #include "core/allocator.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -23,6 +24,7 @@ class HostAllocator final : public Allocator {
   void* allocate(size_t bytes) override {
     if (bytes == 0) return nullptr;
     size_t rounded = round(bytes);
+    count(static_cast<int64_t>(rounded));
     if (rounded >= kCacheMinBytes) {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = cache_.lower_bound(rounded);
@@ -35,9 +37,11 @@ class HostAllocator final : public Allocator {
       }
     }
     void* p = std::aligned_alloc(64, rounded);
-    if (!p)
+    if (!p) {
+      count(-static_cast<int64_t>(rounded));
       throw ResourceExhaustedError("OOM when allocating " + std::to_string(bytes) +
                                    " bytes of host memory");
+    }
     if (rounded >= kCacheMinBytes) {
       std::lock_guard<std::mutex> lock(mu_);
       sizes_[p] = rounded;
@@ -47,6 +51,7 @@ class HostAllocator final : public Allocator {
 
   void deallocate(void* ptr, size_t bytes) override {
     if (!ptr) return;
+    count(-static_cast<int64_t>(round(bytes)));
     if (round(bytes) >= kCacheMinBytes) {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = sizes_.find(ptr);
@@ -65,8 +70,19 @@ class HostAllocator final : public Allocator {
 
   MemoryKind kind() const override { return MemoryKind::kHost; }
   std::string name() const override { return "cpu"; }
+  AllocatorStats stats() const override { return {in_use_.load(), peak_.load()}; }
+  void reset_peak() override { peak_.store(in_use_.load()); }
 
  private:
+  void count(int64_t delta) {
+    int64_t now = in_use_.fetch_add(delta) + delta;
+    int64_t peak = peak_.load();
+    while (now > peak && !peak_.compare_exchange_weak(peak, now)) {
+    }
+  }
+
+  std::atomic<int64_t> in_use_{0};
+  std::atomic<int64_t> peak_{0};
   static size_t round(size_t bytes) { return (bytes + 63) & ~size_t{63}; }
 
   std::mutex mu_;

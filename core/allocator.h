@@ -8,11 +8,19 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace kiln {
 
 enum class MemoryKind { kHost, kGpu };
+
+// Bytes held by live allocations (blocks cached for reuse are not counted) and the most ever held
+// since the last reset_peak(), as tf.config.experimental.get_memory_info reports.
+struct AllocatorStats {
+  int64_t bytes_in_use = 0;
+  int64_t peak_bytes_in_use = 0;
+};
 
 class Allocator {
  public:
@@ -27,6 +35,10 @@ class Allocator {
   // The stream (cudaStream_t as void*) whose order makes reuse of freed blocks safe.
   virtual void* stream() const { return nullptr; }
   virtual std::string name() const = 0;
+  // Usage counters; allocators that do not keep them report zeros.
+  virtual AllocatorStats stats() const { return {}; }
+  // Starts a new peak measurement at the current usage.
+  virtual void reset_peak() {}
 };
 
 // The process-wide host allocator (64-byte aligned, thread-safe).

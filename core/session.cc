@@ -367,4 +367,19 @@ void Session::set_variable_value(const std::string& name, const Tensor& value) {
   v.initialized = true;
 }
 
+void Session::adopt_variable_value(const std::string& name, Tensor value) {
+  const Node* node = find_variable_node(graph_, name);
+  Device& device = device_for(node);
+  if (value.allocator() != device.allocator() || !value.buffer_is_unique()) {
+    set_variable_value(name, value);
+    return;
+  }
+  VariableState& v = variable_state(node);
+  Tensor placed = value.relabeled(device.spec());
+  value = Tensor();  // the variable holds the only reference
+  std::lock_guard<std::mutex> lock(v.mu);
+  v.value = std::move(placed);
+  v.initialized = true;
+}
+
 }  // namespace kiln

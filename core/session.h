@@ -66,6 +66,10 @@ class Session {
   Tensor variable_value(const std::string& name);
   // Replaces a variable's value (copied onto the variable's device); used by restore.
   void set_variable_value(const std::string& name, const Tensor& value);
+  // As set_variable_value, but takes `value`'s buffer without a copy when it already lives in
+  // the variable device's memory and nobody else holds it (a freshly read checkpoint tensor):
+  // restoring then needs no memory beyond the tensor being restored.
+  void adopt_variable_value(const std::string& name, Tensor value);
   bool variable_initialized(const std::string& name);
 
  private:

@@ -104,6 +104,13 @@ class Tensor {
   Tensor to_host() const;
   // Copy into `allocator` memory for `device` (synchronous).
   Tensor copy_to(Allocator* allocator, DeviceSpec device) const;
+  // The same buffer labelled as living on `device` (logical CPU devices share host memory).
+  // REQUIRES: the buffer's allocator is the one `device` uses.
+  Tensor relabeled(DeviceSpec device) const {
+    Tensor t = *this;
+    t.device_ = device;
+    return t;
+  }
   // Deep copy on the same device.
   Tensor clone() const;
   // Same buffer viewed with another shape of the same element count.

@@ -112,10 +112,30 @@ void merge_bundles(FileSystem* fs, const std::vector<std::string>& prefixes,
   create_dirs(fs, dirname(merged_prefix));
   const int n = static_cast<int>(m.sources.size());
   m.header.num_shards = std::max(n, 1);
-  for (int id = 0; id < n; ++id) fs->rename(m.sources[id], data_filename(merged_prefix, id, n));
-  if (n == 0) fs->new_writable_file(data_filename(merged_prefix, 0, 1))->close();
-  write_index(fs, m, merged_prefix);
-  fs->sync_dir(dirname(merged_prefix));
+  // On failure the renames are undone, so no data file without an index is left behind and the
+  // inputs stay whole for the caller to remove or retry.
+  int renamed = 0;
+  try {
+    for (; renamed < n; ++renamed)
+      fs->rename(m.sources[renamed], data_filename(merged_prefix, renamed, n));
+    if (n == 0) fs->new_writable_file(data_filename(merged_prefix, 0, 1))->close();
+    write_index(fs, m, merged_prefix);
+    fs->sync_dir(dirname(merged_prefix));
+  } catch (...) {
+    for (int id = renamed - 1; id >= 0; --id) {
+      try {
+        fs->rename(data_filename(merged_prefix, id, n), m.sources[id]);
+      } catch (...) {
+      }
+    }
+    if (n == 0) {
+      try {
+        if (fs->exists(data_filename(merged_prefix, 0, 1))) fs->delete_file(data_filename(merged_prefix, 0, 1));
+      } catch (...) {
+      }
+    }
+    throw;
+  }
 
   for (const std::string& prefix : prefixes) {
     if (index_filename(prefix) == index_filename(merged_prefix)) continue;

@@ -14,7 +14,9 @@
 //   "Merging bundles with conflicting endianness; inputs corrupted?"
 //   "Merging bundles with different format versions: merged A vs. B"
 //   "Duplicate tensor keyed by K encountered, when merging prefix: P"
-// A missing input is NotFoundError; corrupt inputs DataLossError (see BundleReader).
+// A missing input is NotFoundError; corrupt inputs DataLossError (see BundleReader). When a
+// rename or the index write fails, the data files already renamed are renamed back (best effort)
+// and the error is rethrown: no merged data file is left without its index.
 //
 // One difference from TF, on purpose: the merged header's num_shards is the number of data files
 // written (TF writes the sum of the inputs' num_shards, which differs only when an input has a

@@ -7,6 +7,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <exception>
+#include <iostream>
 #include <limits>
 #include <map>
 #include <random>
@@ -81,6 +82,12 @@ Saver::Saver(Graph& graph, SaverOptions options)
     throw InvalidArgumentError(
         "If `var_list` is provided then build cannot be deferred. Either set defer_build=False "
         "or var_list=None.");
+  if (options_.write_version != 1 && options_.write_version != 2)
+    throw InvalidArgumentError("write_version must be 1 (V1) or 2 (V2), got " +
+                               std::to_string(options_.write_version));
+  if (options_.write_version == 1)
+    std::cerr << "kiln: Saver write_version=V1 requested; kiln writes V2 checkpoints (TF "
+                 "deprecated V1), which TF 1.x and 2.x restore\n";
   if (!options_.defer_build) build();
 }
 
@@ -345,7 +352,7 @@ void Saver::restore(Session& sess, const std::string& save_path) {
     }
     Shape shape = var.shape();
     if (shape.fully_defined() && !(value.shape() == shape)) value = value.reshaped(shape);
-    sess.set_variable_value(var.name(), value);
+    sess.adopt_variable_value(var.name(), std::move(value));
   }
 }
 

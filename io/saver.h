@@ -16,6 +16,17 @@
 // Sharded saves group the variables by the device they live on in the session (sorted by
 // device), write each group on its own thread to P_temp_<32 hex>/part-0000i-of-0000N, then merge
 // them (io::merge_bundles renames the data files, no byte copied) and remove the temp directory.
+// A failure at any step leaves neither the temp directory nor data files without an index.
+//
+// Graph: build() adds TF's save/restore subgraph under the name scope `name` ("save", "save_1"
+// for a second Saver...; io/saver_graph.h) and records its SaverDef (saver_def()), so that
+// export_meta_graph, and save() with write_meta_graph (the default, as TF), write a .meta that
+// TensorFlow's import_meta_graph restores with. kiln itself saves and restores natively. A Saver
+// made from a SaverDef (import_meta_graph) adds nothing and saves the variables that SaverDef's
+// restore op assigns, under the same checkpoint keys.
+//
+// save() also writes P.meta (meta_graph_suffix) unless write_meta_graph is false; global_step may
+// be an integer, a tensor, a variable or a tensor name, evaluated in the session.
 //
 // Errors (kiln typed exceptions with TF's messages):
 //   save before build() with defer_build    FailedPreconditionError "`build()` should be called
@@ -126,7 +137,9 @@ struct SaverOptions {
   double keep_checkpoint_every_n_hours = 10000.0;
   // TF's name scope for the saver's ops; kept for the SaverDef (MetaGraph export).
   std::string name = "save";
-  // Restore one variable at a time (kiln always does; the flag is kept for TF parity).
+  // Restore one variable at a time. kiln always does: each tensor is read, placed and the next
+  // one read only after it, so the memory beyond the variables peaks at the largest variable
+  // (tested). The flag is kept for TF parity.
   bool restore_sequentially = false;
   // Collect the variables on build() instead of in the constructor (var_list must be unset).
   bool defer_build = false;
@@ -137,6 +150,9 @@ struct SaverOptions {
   bool save_relative_paths = false;
   // TF's default filename tensor value ("model" when empty); kept for the SaverDef.
   std::string filename = "";
+  // TF's write_version: kiln writes V2 (TF deprecated V1 writing); 1 is accepted and writes V2
+  // too, with a warning. Restores read V2 and V1 whatever this says.
+  int write_version = 2;
   // kiln extension: on the first save with write_state, take the checkpoints listed in an
   // existing state file of that directory as history (recover_last_checkpoints), so a restarted
   // job keeps deleting its old checkpoints.
