@@ -10,8 +10,10 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include "core/errors.h"
@@ -56,6 +58,95 @@ std::optional<double> checkpoint_mtime(const std::string& prefix) {
   }
   return std::nullopt;
 }
+
+// ---- Leftovers of crashed saves (see "Commit protocol" in saver.h) ----
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool is_lower_hex32(std::string_view s) {
+  return s.size() == 32 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// "<base>.index" or "<base>.data-<5+ digits>-of-<5+ digits>", base not empty: a bundle file name.
+bool is_bundle_file_name(std::string_view name) {
+  constexpr std::string_view kIndex = ".index";
+  if (name.size() > kIndex.size() && name.ends_with(kIndex)) return true;
+  size_t data = name.rfind(".data-");
+  if (data == std::string_view::npos || data == 0) return false;
+  std::string_view shard = name.substr(data + 6);
+  size_t of = shard.find("-of-");
+  if (of == std::string_view::npos) return false;
+  std::string_view i = shard.substr(0, of), n = shard.substr(of + 4);
+  return i.size() >= 5 && n.size() >= 5 && all_digits(i) && all_digits(n);
+}
+
+// BundleWriter's and merge_bundles' temporary names: "<bundle file name>.tempstate<digits>".
+bool is_bundle_temp_name(std::string_view name) {
+  size_t t = name.rfind(".tempstate");
+  return t != std::string_view::npos && all_digits(name.substr(t + 10)) &&
+         is_bundle_file_name(name.substr(0, t));
+}
+
+// write_file_atomically's temporary names ("<file>.tmp<digits>") of the files a Saver writes
+// with it: the state file (`latest_filename`, or TF's default "checkpoint") and "<P>.<suffix>"
+// meta graphs.
+bool is_atomic_temp_name(std::string_view name, const std::string& latest_filename,
+                         const std::string& meta_suffix) {
+  size_t t = name.rfind(".tmp");
+  if (t == std::string_view::npos || !all_digits(name.substr(t + 4))) return false;
+  std::string_view target = name.substr(0, t);
+  if (target == latest_filename || target == io::kCheckpointStateFilename) return true;
+  const std::string meta = "." + meta_suffix;
+  return !meta_suffix.empty() && target.size() > meta.size() && target.ends_with(meta);
+}
+
+// A sharded save's temp directory: "<prefix basename>_temp_<32 lowercase hex>" (kiln's and TF's).
+bool is_sharded_temp_dir_name(std::string_view name) {
+  size_t t = name.rfind("_temp_");
+  return t != std::string_view::npos && t > 0 && is_lower_hex32(name.substr(t + 6));
+}
+
+// Removes, best effort, what a save killed half way leaves in `dir`: temporary bundle files,
+// temporary state/meta files, and sharded temp directories with the shard files in them (only
+// entries named "part-..." as the sharded writer names them; a directory holding anything else
+// is kept). Nothing else is touched: committed checkpoints, and data files without an index
+// (a merge killed between its data renames and its index rename) stay, because the name of such
+// a data file cannot be told apart from one whose index is being written right now.
+// Errors are swallowed: a leftover that cannot be removed must not fail the save.
+void remove_save_leftovers(io::FileSystem* fs, const std::string& dir,
+                           const std::string& latest_filename, const std::string& meta_suffix) {
+  std::vector<std::string> names;
+  try {
+    names = fs->list_dir(dir);
+  } catch (const Error&) {
+    return;
+  }
+  for (const std::string& name : names) {
+    const std::string path = io::join_path(dir, name);
+    try {
+      if (is_bundle_temp_name(name) || is_atomic_temp_name(name, latest_filename, meta_suffix)) {
+        fs->delete_file(path);
+      } else if (is_sharded_temp_dir_name(name)) {
+        for (const std::string& f : fs->list_dir(path))  // throws for a plain file: kept
+          if (f.rfind("part-", 0) == 0) fs->delete_file(io::join_path(path, f));
+        fs->delete_dir(path);  // fails, and keeps it, when anything else is inside
+      }
+    } catch (const Error&) {
+    }
+  }
+}
+
+// Saves in flight in this process, any directory. The leftover sweep runs only when none is,
+// under this mutex, so it never deletes the temporary files of another Saver of this process.
+std::mutex& saves_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+int saves_in_flight = 0;  // guarded by saves_mutex()
 
 const char kMissingKeyHelp[] =
     "Restoring from checkpoint failed. This is most likely due to a Variable name or other graph "
@@ -238,6 +329,21 @@ std::string Saver::save(Session& sess, const std::string& save_path, const SaveO
   const std::string save_dir = io::dirname(save_path);
   if (!fs_->exists(save_dir))
     throw NotFoundError("Parent directory of " + save_path + " doesn't exist, can't save.");
+
+  // Sweep leftovers of crashed saves (only when no other save of this process is in flight, so
+  // that no live temporary file is deleted), then count this save as in flight until it returns.
+  {
+    std::lock_guard<std::mutex> lock(saves_mutex());
+    if (saves_in_flight == 0)
+      remove_save_leftovers(fs_, save_dir, latest_filename, options.meta_graph_suffix);
+    ++saves_in_flight;
+  }
+  struct InFlight {
+    ~InFlight() {
+      std::lock_guard<std::mutex> lock(saves_mutex());
+      --saves_in_flight;
+    }
+  } in_flight;
 
   if (options_.sharded)
     write_sharded(sess, checkpoint_file);

@@ -18,6 +18,50 @@
 // them (io::merge_bundles renames the data files, no byte copied) and remove the temp directory.
 // A failure at any step leaves neither the temp directory nor data files without an index.
 //
+// Commit protocol (what makes a save crash-consistent; issue 6). In order, for save(sess, P, S):
+//   0. Leftover sweep: entries of DIR that a save killed half way leaves behind are deleted
+//      first (best effort, errors ignored), matched by their exact temporary names only:
+//        <name>.index.tempstate<digits>, <name>.data-NNNNN-of-NNNNN.tempstate<digits>
+//            (BundleWriter's and merge_bundles' temporary files),
+//        <latest_filename>.tmp<digits>, checkpoint.tmp<digits>, <name>.<meta suffix>.tmp<digits>
+//            (io::write_file_atomically's temporary files of the state file and the .meta),
+//        <name>_temp_<32 lowercase hex>/ (a sharded save's temp directory, TF's naming too):
+//            its "part-*" entries, then the directory; a directory holding anything else stays.
+//      Nothing else is ever deleted by the sweep. Data files without an index (a merge killed
+//      between renaming the data files and renaming the index) are not swept: their names are
+//      final names; the next save of the same step overwrites them.
+//      The sweep runs only when no other save() of this process is in flight (a process-wide
+//      count under a mutex; the sweep itself holds the mutex), so it never deletes the temporary
+//      files of another Saver object of this process.
+//   1. Data files and the index are written under temporary names (P.data-*.tempstate<N>,
+//      P.index.tempstate<N>; sharded: one bundle per device in P_temp_<32 hex>/part-*), each
+//      fsync'ed before it is renamed.
+//   2. Renames: every data file first, the index last (sharded: merge_bundles renames the part
+//      data files to P.data-0000i-of-0000N, then writes the merged index under a temporary name,
+//      fsyncs and renames it). Then DIR is fsync'ed. A reader that finds P.index finds its data.
+//      A failure at any step deletes what it wrote (or renames it back): no index without data,
+//      no data file without its index, no temp directory.
+//   3. The state file DIR/<latest_filename> is replaced atomically (temporary file, fsync,
+//      rename, fsync DIR): it names the new checkpoint only once that checkpoint is durable, and
+//      is never torn.
+//   4. Only then is the checkpoint that retention (max_to_keep, keep_checkpoint_every_n_hours)
+//      drops deleted; if step 3 failed, nothing is deleted.
+//   5. P.meta is written atomically (temporary file, fsync, rename).
+// So a process killed at any moment leaves the previous state file valid and every checkpoint it
+// lists complete (tests/io/kill_saver_child.cc + scripts/kill_test.sh, CTest kiln_kill_test).
+// A kill between steps 3 and 4 leaves the dropped checkpoint on disk, unlisted (a leak, not a
+// loss); recover_state does not find it, since the state file no longer lists it.
+//
+// Concurrency rule, stated plainly: there is no inter-process lock. Two PROCESSES must not save
+// into one directory at the same time: one's leftover sweep may delete the other's in-flight
+// temporary files (that save then fails with a typed error; nothing committed is lost), and
+// their state-file updates race (each write is atomic, so the file is never torn, but the last
+// writer wins and the other's history, hence its retention, is lost). Within one process,
+// several Saver objects may save into one directory from different threads without the sweep
+// touching each other's temporary files; the state-file race above applies to them too unless
+// each uses its own latest_filename. Any other writer into DIR (a BundleWriter, `kiln convert`)
+// counts as another process for this rule.
+//
 // Graph: build() adds TF's save/restore subgraph under the name scope `name` ("save", "save_1"
 // for a second Saver...; io/saver_graph.h) and records its SaverDef (saver_def()), so that
 // export_meta_graph, and save() with write_meta_graph (the default, as TF), write a .meta that
