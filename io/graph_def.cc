@@ -26,6 +26,11 @@ struct InputRef {
   bool control = false;
 };
 
+// The highest output index an input may name. The importer makes room for every output up to
+// the highest index a consumer uses (fallback_outputs, for ops it cannot infer), so without a
+// bound "x:2000000000", a few bytes of file, would cost gigabytes. No real op has this many.
+constexpr int kMaxOutputIndex = 65535;
+
 InputRef parse_input(const std::string& s, const std::string& consumer) {
   InputRef ref;
   if (s.empty()) throw InvalidArgumentError("Node '" + consumer + "' has an empty input");
@@ -40,7 +45,15 @@ InputRef parse_input(const std::string& s, const std::string& consumer) {
     std::string idx = s.substr(colon + 1);
     if (!idx.empty() && std::all_of(idx.begin(), idx.end(), ::isdigit)) {
       ref.node = s.substr(0, colon);
-      ref.index = std::stoi(idx);
+      int64_t value = 0;
+      for (char c : idx) {
+        value = value * 10 + (c - '0');
+        if (value > kMaxOutputIndex)
+          throw InvalidArgumentError("Node '" + consumer + "': input '" + s +
+                                     "' names output index " + idx + ", above kiln's limit of " +
+                                     std::to_string(kMaxOutputIndex));
+      }
+      ref.index = static_cast<int>(value);
     }
   }
   return ref;

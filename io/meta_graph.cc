@@ -5,6 +5,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/text_format.h>
 
+#include <algorithm>
 #include <iostream>
 #include <regex>
 #include <set>
@@ -98,6 +99,10 @@ void parse_meta_graph(const std::string& filename, const std::string& bytes, kil
   google::protobuf::TextFormat::Parser parser;
   parser.AllowUnknownField(true);
   parser.AllowUnknownExtension(true);
+  // The text parser recurses once per nesting level and by default has no limit, so a few
+  // hundred KB of "func { attr { ..." overflow the stack. Binary parsing stops at 100 levels;
+  // text parsing now does too (TF's graphs nest a handful of levels).
+  parser.SetRecursionLimit(100);
   struct Collector : google::protobuf::io::ErrorCollector {
     std::string first;
     void AddError(int line, int column, const std::string& message) override {
@@ -149,8 +154,18 @@ void import_collections(Graph& graph, const kiln::MetaGraphDef& mg, const std::s
     if (name.empty()) return Output();
     Node* n = lookup(key, name);
     size_t colon = name.rfind(':');
-    int index = colon == std::string::npos ? 0 : std::stoi(name.substr(colon + 1));
-    return Output(n, index);
+    // The index comes from the file: digits only, and an output the node has (std::stoi would
+    // throw a non-kiln exception, and an index past the outputs would be read out of bounds).
+    int64_t index = 0;
+    const std::string digits = colon == std::string::npos ? "0" : name.substr(colon + 1);
+    bool ok = !digits.empty() && digits.size() <= 9 &&
+              std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (ok) index = std::stoll(digits);
+    if (!ok || index >= n->num_outputs())
+      throw InvalidArgumentError("Collection '" + key + "' of " + filename + " names '" + name +
+                                 "', but node '" + n->name() + "' has " +
+                                 std::to_string(n->num_outputs()) + " outputs");
+    return Output(n, static_cast<int>(index));
   };
 
   for (const std::string& key : keys) {

@@ -1,5 +1,6 @@
 #include "io/tensor_proto.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/errors.h"
@@ -45,6 +46,41 @@ void fill_int(const Field& values, Tensor* out, const FillRules& rules) {
   });
 }
 
+// A tensor whose values the proto does not spell out one by one (a single value broadcast, or
+// no values: a zero-filled graph constant) costs memory the file does not pay for: a few bytes
+// can claim 2^40 elements. Such tensors are capped at 2 GiB; tensors whose every value is in the
+// proto are bounded by the proto's own size and need no cap.
+constexpr int64_t kMaxExpandedBytes = int64_t{1} << 31;
+
+// The element count `shape` claims; DataLossError for a negative dimension or an overflow.
+int64_t checked_num_elements(const std::vector<int64_t>& shape, const std::string& context) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0)
+      throw DataLossError(context + "negative dimension " + std::to_string(d) + " in shape " +
+                          Shape(shape).to_string());
+    if (__builtin_mul_overflow(n, d, &n))
+      throw DataLossError(context + "shape " + Shape(shape).to_string() +
+                          " has more than 2^63 - 1 elements");
+  }
+  return n;
+}
+
+// How many values the proto's typed field for `dtype` holds; -1 for a dtype kiln cannot hold.
+int64_t typed_value_count(const kiln::TensorProto& p, DType dtype) {
+  switch (dtype) {
+    case DType::kFloat: return p.float_val_size();
+    case DType::kDouble: return p.double_val_size();
+    case DType::kInt32: case DType::kInt16: case DType::kInt8: case DType::kUInt8:
+      return p.int_val_size();
+    case DType::kInt64: return p.int64_val_size();
+    case DType::kBool: return p.bool_val_size();
+    case DType::kString: return p.string_val_size();
+    case DType::kHalf: case DType::kBFloat16: return p.half_val_size();
+    default: return -1;
+  }
+}
+
 }  // namespace
 
 Tensor tensor_from_proto(const kiln::TensorProto& proto, DType dtype,
@@ -57,15 +93,34 @@ Tensor tensor_from_proto(const kiln::TensorProto& proto, DType dtype,
   if (proto.dtype() != 0 && proto.dtype() != static_cast<int>(dtype))
     throw DataLossError(context + "values have TF DataType " + std::to_string(proto.dtype()) +
                         ", expected " + dtype_tf_name(dtype));
-  Tensor out(dtype, Shape(shape));
+  // Every size check happens before the tensor is allocated: the shape comes from the file.
+  const int64_t n = checked_num_elements(shape, context);
+  const int64_t elem = std::max<int64_t>(1, static_cast<int64_t>(dtype_size(dtype)));
   if (!proto.tensor_content().empty() && dtype != DType::kString) {
     const std::string& bytes = proto.tensor_content();
-    if (bytes.size() != out.bytes())
+    int64_t want = 0;
+    if (__builtin_mul_overflow(n, elem, &want) || static_cast<uint64_t>(want) != bytes.size())
       throw DataLossError(context + "tensor_content has " + std::to_string(bytes.size()) +
-                          " bytes, expected " + std::to_string(out.bytes()));
+                          " bytes, expected " + std::to_string(n) + " elements of " +
+                          std::to_string(elem) + " bytes");
+    Tensor out(dtype, Shape(shape));
     std::memcpy(out.raw_data(), bytes.data(), bytes.size());
     return out;
   }
+  const int64_t have = typed_value_count(proto, dtype);
+  if (have < 0) throw UnimplementedError(context + "unsupported dtype " + dtype_tf_name(dtype));
+  if (have != n) {
+    const bool expands = (have == 1 && n > 0) || (have == 0 && zero_fill_empty);
+    if (!expands)
+      throw DataLossError(context + "holds " + std::to_string(have) + " values, expected " +
+                          std::to_string(n));
+    if (n > kMaxExpandedBytes / elem)
+      throw ResourceExhaustedError(
+          context + "a tensor of shape " + Shape(shape).to_string() + " (" + std::to_string(n) +
+          " elements) given by " + std::to_string(have) +
+          " values would take more than 2^31 bytes; kiln does not expand such a tensor");
+  }
+  Tensor out(dtype, Shape(shape));
   switch (dtype) {
     case DType::kFloat: fill<float>(proto.float_val(), &out, rules, [](float v) { return v; }); break;
     case DType::kDouble: fill<double>(proto.double_val(), &out, rules, [](double v) { return v; }); break;
