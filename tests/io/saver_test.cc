@@ -148,35 +148,38 @@ TEST(Saver, SaveRelativePathsSurvivesAMove) {
   EXPECT_EQ(values(sess2, m.v2), (std::vector<float>{1, 2, 3, 4, 5, 6}));
 }
 
-TEST(Saver, RetentionMaxToKeepTwoOverFiveSaves) {
-  ScratchDir tmp;
-  TwoVars m;
-  Session sess(m.g);
-  sess.run(m.init);
-  Saver saver(m.g, {.max_to_keep = 2});
-  const std::string p = tmp.file("model");
-  for (int step = 1; step <= 5; ++step) {
-    saver.save(sess, p, {.global_step = step});
-    std::vector<std::string> expected_ckpts;
-    std::vector<std::string> expected_files;
-    for (int s = std::max(1, step - 1); s <= step; ++s)
-      expected_ckpts.push_back(p + "-" + std::to_string(s));
-    EXPECT_EQ(saver.last_checkpoints(), expected_ckpts) << "after save " << step;
-    expected_files.push_back("checkpoint");
-    for (int s = std::max(1, step - 1); s <= step; ++s) {
-      expected_files.push_back("model-" + std::to_string(s) + ".data-00000-of-00001");
-      expected_files.push_back("model-" + std::to_string(s) + ".index");
-      expected_files.push_back("model-" + std::to_string(s) + ".meta");
+// Files on disk, last_checkpoints and the state file after every save: max_to_keep=2 over 5
+// saves and max_to_keep=3 over 10 (the case; step 10 sorts before 8 on disk).
+TEST(Saver, RetentionAfterEverySave) {
+  for (auto [keep, saves] : {std::pair{2, 5}, std::pair{3, 10}}) {
+    ScratchDir tmp;
+    TwoVars m;
+    Session sess(m.g);
+    sess.run(m.init);
+    Saver saver(m.g, {.max_to_keep = keep});
+    const std::string p = tmp.file("model");
+    for (int step = 1; step <= saves; ++step) {
+      saver.save(sess, p, {.global_step = step});
+      std::vector<std::string> expected_ckpts;
+      std::vector<std::string> expected_files{"checkpoint"};
+      for (int s = std::max(1, step - keep + 1); s <= step; ++s) {
+        expected_ckpts.push_back(p + "-" + std::to_string(s));
+        for (const char* suffix : {".data-00000-of-00001", ".index", ".meta"})
+          expected_files.push_back("model-" + std::to_string(s) + suffix);
+      }
+      std::sort(expected_files.begin(), expected_files.end());
+      EXPECT_EQ(saver.last_checkpoints(), expected_ckpts) << "keep " << keep << " after save " << step;
+      EXPECT_EQ(listing(tmp.path()), expected_files) << "keep " << keep << " after save " << step;
+      std::string state = "model_checkpoint_path: \"" + p + "-" + std::to_string(step) + "\"\n";
+      for (const auto& c : expected_ckpts) state += "all_model_checkpoint_paths: \"" + c + "\"\n";
+      EXPECT_EQ(read_text(tmp.file("checkpoint")), state) << "keep " << keep << " after save " << step;
     }
-    EXPECT_EQ(listing(tmp.path()), expected_files) << "after save " << step;
-    std::string state = "model_checkpoint_path: \"" + p + "-" + std::to_string(step) + "\"\n";
-    for (const auto& c : expected_ckpts) state += "all_model_checkpoint_paths: \"" + c + "\"\n";
-    EXPECT_EQ(read_text(tmp.file("checkpoint")), state) << "after save " << step;
+    // Saving one path again moves it to the end without deleting anything.
+    saver.save(sess, p, {.global_step = saves - 1});
+    EXPECT_EQ(saver.last_checkpoints().back(), p + "-" + std::to_string(saves - 1));
+    EXPECT_EQ(saver.last_checkpoints().size(), static_cast<size_t>(keep));
+    EXPECT_TRUE(checkpoint_exists(p + "-" + std::to_string(saves)));
   }
-  // Saving one path again moves it to the end without deleting anything.
-  saver.save(sess, p, {.global_step = 4});
-  EXPECT_EQ(saver.last_checkpoints(), (std::vector<std::string>{p + "-5", p + "-4"}));
-  EXPECT_TRUE(checkpoint_exists(p + "-5"));
 }
 
 TEST(Saver, MaxToKeepZeroKeepsAllAndListsOnlyNewest) {
