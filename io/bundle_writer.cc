@@ -48,15 +48,19 @@ struct BundleWriter::Rep {
     auto remove = [&](const std::string& path) {
       try {
         if (fs->exists(path)) fs->delete_file(path);
+        return true;
       } catch (...) {
+        return false;
       }
     };
     for (DataShard& s : shards) s.file.reset();  // closes quietly
     remove(index_tmp);
-    if (index_renamed) remove(index_final);  // index first: never an index without its data
+    // Index first: never an index without its data. When the renamed index cannot be removed,
+    // the renamed data files stay too (a complete bundle rather than an index without data).
+    const bool keep_final = index_renamed && !remove(index_final);
     for (DataShard& s : shards) {
       remove(s.tmp);
-      if (s.renamed) remove(s.final_name);
+      if (s.renamed && !keep_final) remove(s.final_name);
     }
   }
 

@@ -15,11 +15,13 @@ std::string basename_of(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-void delete_quietly(io::FileSystem* fs, const std::string& path) {
+bool delete_quietly(io::FileSystem* fs, const std::string& path) {
   try {
     if (fs->exists(path)) fs->delete_file(path);
+    return true;
   } catch (const Error&) {
     // TF logs and ignores failures to delete old checkpoint files.
+    return false;
   }
 }
 
@@ -74,9 +76,11 @@ void remove_checkpoint(const std::string& prefix, io::FileSystem* fs) {
   std::string dir = io::dirname(prefix);
   std::string base = basename_of(prefix);
   if (fs->exists(prefix + ".index")) {
-    delete_quietly(fs, prefix + ".meta");
-    delete_quietly(fs, prefix + ".index");
+    // The index first, and nothing else when it cannot be deleted: a failure leaves either a
+    // complete checkpoint or data files no index names, never an index without its data.
+    if (!delete_quietly(fs, prefix + ".index")) return;
     delete_matching(fs, dir, base + ".data-?????" "-of-?????");
+    delete_quietly(fs, prefix + ".meta");
   } else {
     delete_quietly(fs, prefix + ".meta");
     delete_matching(fs, dir, base);

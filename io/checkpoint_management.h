@@ -31,8 +31,9 @@ std::optional<std::string> latest_checkpoint(
 // io::checkpoint_exists.)
 bool checkpoint_exists(const std::string& prefix, io::FileSystem* fs = nullptr);
 
-// Deletes P.meta, P.index and P.data-?????-of-????? (V2); when P has no index, the V1 files P
-// names. Missing files are ignored.
+// Deletes P.index, then P.data-?????-of-????? and P.meta (V2); when P has no index, P.meta and
+// the V1 files P names. Missing files and failed deletions are ignored, but when P.index cannot
+// be deleted nothing else is (a complete checkpoint stays rather than an index without data).
 void remove_checkpoint(const std::string& prefix, io::FileSystem* fs = nullptr);
 
 }  // namespace kiln

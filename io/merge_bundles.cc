@@ -1,5 +1,6 @@
 #include "io/merge_bundles.h"
 
+#include <exception>
 #include <map>
 #include <random>
 
@@ -115,13 +116,25 @@ void merge_bundles(FileSystem* fs, const std::vector<std::string>& prefixes,
   // On failure the renames are undone, so no data file without an index is left behind and the
   // inputs stay whole for the caller to remove or retry.
   int renamed = 0;
+  bool index_written = false;
   try {
     for (; renamed < n; ++renamed)
       fs->rename(m.sources[renamed], data_filename(merged_prefix, renamed, n));
     if (n == 0) fs->new_writable_file(data_filename(merged_prefix, 0, 1))->close();
     write_index(fs, m, merged_prefix);
+    index_written = true;
     fs->sync_dir(dirname(merged_prefix));
   } catch (...) {
+    // The directory sync failed after the index was renamed into place: remove the index first
+    // (never an index without its data); if even that fails, leave the bundle whole.
+    if (index_written) {
+      const std::exception_ptr first = std::current_exception();
+      try {
+        fs->delete_file(index_filename(merged_prefix));
+      } catch (...) {
+        std::rethrow_exception(first);
+      }
+    }
     for (int id = renamed - 1; id >= 0; --id) {
       try {
         fs->rename(data_filename(merged_prefix, id, n), m.sources[id]);

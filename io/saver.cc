@@ -1,5 +1,6 @@
 #include "io/saver.h"
 
+#include <fnmatch.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -57,6 +58,37 @@ std::optional<double> checkpoint_mtime(const std::string& prefix) {
       return static_cast<double>(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec * 1e-9;
   }
   return std::nullopt;
+}
+
+// Deletes what is left of a dropped checkpoint: P.index first (when that fails, nothing else,
+// so the checkpoint stays complete), then P.data-?????-of-????? and P.meta. Returns true when no
+// file of P is left. Errors are swallowed (TF ignores failed deletions of old checkpoints).
+bool delete_checkpoint_files(io::FileSystem* fs, const std::string& prefix) {
+  remove_checkpoint(prefix, fs);  // V2 (index first) or V1 files
+  const std::string dir = io::dirname(prefix);
+  const std::string pattern = basename_of(prefix) + ".data-?????" "-of-?????";
+  auto remaining = [&] {
+    std::vector<std::string> out;
+    if (fs->exists(prefix + ".index")) return std::vector<std::string>{prefix + ".index"};
+    try {
+      for (const std::string& name : fs->list_dir(dir))
+        if (fnmatch(pattern.c_str(), name.c_str(), FNM_PATHNAME) == 0)
+          out.push_back(io::join_path(dir, name));
+    } catch (const Error&) {
+    }
+    if (fs->exists(prefix + ".meta")) out.push_back(prefix + ".meta");
+    return out;
+  };
+  std::vector<std::string> left = remaining();
+  if (left.empty()) return true;
+  if (left.size() == 1 && left[0] == prefix + ".index") return false;
+  for (const std::string& f : left) {  // no index: data files (and the meta) of a dropped one
+    try {
+      fs->delete_file(f);
+    } catch (const Error&) {
+    }
+  }
+  return remaining().empty();
 }
 
 // ---- Leftovers of crashed saves (see "Commit protocol" in saver.h) ----
@@ -368,6 +400,7 @@ std::string Saver::save(Session& sess, const std::string& save_path, const SaveO
       pending_delete_.reset();  // never delete unless the new state is durable (TF forgets it)
       throw;
     }
+    retry_failed_deletions(checkpoint_file);
     maybe_delete_old_checkpoint();
   }
   if (options.write_meta_graph) {
@@ -414,7 +447,17 @@ void Saver::maybe_delete_old_checkpoint() {
     next_checkpoint_time_ += n_hours * 3600.0;
     return;  // preserved forever
   }
-  remove_checkpoint(path, fs_);
+  if (!delete_checkpoint_files(fs_, path)) undeleted_.push_back(path);
+}
+
+void Saver::retry_failed_deletions(const std::string& saved) {
+  std::vector<std::string> still;
+  for (const std::string& p : undeleted_) {
+    bool live = p == saved;  // saved again under the same name: no longer dropped
+    for (const auto& e : last_checkpoints_) live = live || e.first == p;
+    if (!live && !delete_checkpoint_files(fs_, p)) still.push_back(p);
+  }
+  undeleted_ = std::move(still);
 }
 
 void Saver::restore(Session& sess, const std::string& save_path) {

@@ -45,7 +45,10 @@
 //      rename, fsync DIR): it names the new checkpoint only once that checkpoint is durable, and
 //      is never torn.
 //   4. Only then is the checkpoint that retention (max_to_keep, keep_checkpoint_every_n_hours)
-//      drops deleted; if step 3 failed, nothing is deleted.
+//      drops deleted; if step 3 failed, nothing is deleted. Deletion removes P.index first and
+//      stops if that fails (the dropped checkpoint stays complete); a dropped checkpoint whose
+//      files could not all be deleted is retried after the next committed state file.
+//      (tests/io/saver_fault_sweep_test.cc fails every call of every kind of a whole save.)
 //   5. P.meta is written atomically (temporary file, fsync, rename).
 // So a process killed at any moment leaves the previous state file valid and every checkpoint it
 // lists complete (tests/io/kill_saver_child.cc + scripts/kill_test.sh, CTest kiln_kill_test).
@@ -268,6 +271,7 @@ class Saver {
   Variable variable_for(Node* node) const;
   void record_checkpoint(const std::string& path);
   void maybe_delete_old_checkpoint();
+  void retry_failed_deletions(const std::string& saved);
   void write_bundle(Session& sess, const std::string& prefix);
   void write_sharded(Session& sess, const std::string& prefix);
 
@@ -281,6 +285,8 @@ class Saver {
   std::optional<SaverDefInfo> saver_def_;
   std::vector<std::pair<std::string, double>> last_checkpoints_;
   std::optional<std::pair<std::string, double>> pending_delete_;
+  // Dropped checkpoints whose deletion failed part way; retried after each committed state file.
+  std::vector<std::string> undeleted_;
   double next_checkpoint_time_ = 0;
   std::string temp_suffix_;  // "_temp_<32 hex>"
 };
