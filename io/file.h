@@ -110,4 +110,50 @@ std::string read_file(FileSystem* fs, const std::string& path);
 // is removed on failure.
 void write_file_atomically(FileSystem* fs, const std::string& path, std::string_view data);
 
+// ---- Advisory locks for savers sharing a directory (io/saver.h, "Concurrency") ----
+//
+// FileLock: an exclusive lock named by `path`, held from construction until destruction
+// (blocking). On the POSIX file system it is flock(LOCK_EX) on the file `path`, created empty if
+// missing and never deleted, so it excludes other processes as well as other threads; with any
+// other FileSystem (MemFileSystem, wrappers such as FaultInjectingFileSystem) only a process-wide
+// mutex per path is taken and no file is created. Every FileLock also takes the process-wide
+// mutex, so threads of one process queue in order before the flock.
+// Not reentrant: a thread holding a FileLock on P must not take another on P.
+class FileLock {
+ public:
+  FileLock(FileSystem* fs, std::string path);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+// DirectoryLock: a shared/exclusive lock on a directory itself: flock(2) on the directory (no
+// file is created) on the POSIX file system, plus a process-wide reader/writer count per path
+// (only that count with any other FileSystem). Shared holds nest freely (a thread may hold
+// several); try_lock_exclusive() never blocks. Released by unlock() or destruction.
+class DirectoryLock {
+ public:
+  DirectoryLock(FileSystem* fs, std::string dir);
+  ~DirectoryLock();
+  DirectoryLock(const DirectoryLock&) = delete;
+  DirectoryLock& operator=(const DirectoryLock&) = delete;
+
+  // True when no other holder (thread or process) has the directory locked in any mode.
+  bool try_lock_exclusive();
+  // Blocks while another holder has it exclusively.
+  void lock_shared();
+  void unlock();
+
+ private:
+  enum class Held { kNone, kShared, kExclusive };
+  std::string dir_;
+  bool posix_ = false;
+  int fd_ = -1;
+  Held held_ = Held::kNone;
+};
+
 }  // namespace kiln::io

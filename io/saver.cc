@@ -362,11 +362,13 @@ std::string Saver::save(Session& sess, const std::string& save_path, const SaveO
   if (!fs_->exists(save_dir))
     throw NotFoundError("Parent directory of " + save_path + " doesn't exist, can't save.");
 
-  // Sweep leftovers of crashed saves (only when no other save of this process is in flight, so
-  // that no live temporary file is deleted), then count this save as in flight until it returns.
+  // Sweep leftovers of crashed saves only when no other save is in flight, in this process (the
+  // count) or in another one (the directory lock, held shared by every save until it returns),
+  // so that no live temporary file is deleted; then count this save as in flight.
+  io::DirectoryLock dir_lock(fs_, save_dir);
   {
     std::lock_guard<std::mutex> lock(saves_mutex());
-    if (saves_in_flight == 0)
+    if (saves_in_flight == 0 && dir_lock.try_lock_exclusive())
       remove_save_leftovers(fs_, save_dir, latest_filename, options.meta_graph_suffix);
     ++saves_in_flight;
   }
@@ -376,6 +378,7 @@ std::string Saver::save(Session& sess, const std::string& save_path, const SaveO
       --saves_in_flight;
     }
   } in_flight;
+  dir_lock.lock_shared();  // (releases the exclusive hold of the sweep first)
 
   if (options_.sharded)
     write_sharded(sess, checkpoint_file);
@@ -383,6 +386,13 @@ std::string Saver::save(Session& sess, const std::string& save_path, const SaveO
     write_bundle(sess, checkpoint_file);
 
   if (options.write_state) {
+    // Read-modify-write of the state file and retention under DIR/<latest_filename>.lock, so
+    // that savers of other processes (or threads) sharing the state file take turns.
+    io::FileLock state_lock(fs_, io::join_path(save_dir, latest_filename + ".lock"));
+    // Checkpoints of the history that another saver's retention deleted are forgotten, so the
+    // state file never lists a missing checkpoint.
+    std::erase_if(last_checkpoints_,
+                  [&](const auto& e) { return !io::checkpoint_exists(e.first, fs_); });
     if (options_.recover_state && !state_recovered_) {
       state_recovered_ = true;
       if (auto state = get_checkpoint_state(save_dir, latest_filename, fs_)) {

@@ -30,9 +30,13 @@
 //      Nothing else is ever deleted by the sweep. Data files without an index (a merge killed
 //      between renaming the data files and renaming the index) are not swept: their names are
 //      final names; the next save of the same step overwrites them.
-//      The sweep runs only when no other save() of this process is in flight (a process-wide
-//      count under a mutex; the sweep itself holds the mutex), so it never deletes the temporary
-//      files of another Saver object of this process.
+//      The sweep runs only when no other save is in flight in DIR: none in this process (a
+//      process-wide count under a mutex; the sweep itself holds the mutex) and none in another
+//      process: every save holds a shared advisory lock on DIR itself (io::DirectoryLock:
+//      flock(2) on the directory, no file created) from its start until it returns, and the
+//      sweep runs only if it gets that lock exclusively without waiting (else it is skipped;
+//      a later save sweeps). The kernel drops a killed process's flock, so a crashed save's
+//      leftovers are swept by the next save, while a live save's temporary files never are.
 //   1. Data files and the index are written under temporary names (P.data-*.tempstate<N>,
 //      P.index.tempstate<N>; sharded: one bundle per device in P_temp_<32 hex>/part-*), each
 //      fsync'ed before it is renamed.
@@ -55,15 +59,28 @@
 // A kill between steps 3 and 4 leaves the dropped checkpoint on disk, unlisted (a leak, not a
 // loss); recover_state does not find it, since the state file no longer lists it.
 //
-// Concurrency rule, stated plainly: there is no inter-process lock. Two PROCESSES must not save
-// into one directory at the same time: one's leftover sweep may delete the other's in-flight
-// temporary files (that save then fails with a typed error; nothing committed is lost), and
-// their state-file updates race (each write is atomic, so the file is never torn, but the last
-// writer wins and the other's history, hence its retention, is lost). Within one process,
-// several Saver objects may save into one directory from different threads without the sweep
-// touching each other's temporary files; the state-file race above applies to them too unless
-// each uses its own latest_filename. Any other writer into DIR (a BundleWriter, `kiln convert`)
-// counts as another process for this rule.
+// Concurrency (several processes or threads saving into one directory). Two locks, both
+// advisory, so they protect only against kiln Savers (any other writer into DIR, a BundleWriter
+// or `kiln convert`, must not write there while a Saver saves):
+//   - the directory lock above (shared for a save, exclusive for the sweep): no sweep deletes
+//     another save's in-flight temporary files;
+//   - DIR/<latest_filename>.lock, an exclusive io::FileLock held around steps 3 and 4 (reading
+//     the state file for recover_state, writing it, retention's deletions): on the POSIX file
+//     system flock(2) on that file, which is created empty and never deleted; with any other
+//     FileSystem (MemFileSystem, a FaultInjectingFileSystem over anything) a process-wide mutex
+//     per path, no file. Under it, checkpoints of this Saver's history whose files are gone
+//     (deleted by another saver's retention) are dropped from the history first, so the state
+//     file written never lists a missing checkpoint. The state file itself is replaced
+//     atomically, so it is never torn either way, and readers need no lock.
+// What is not merged: as in TF, each Saver writes its own history into the state file, so with
+// two savers sharing one state file the last writer's list wins (the other's checkpoints stay on
+// disk, unlisted, until a recover_state Saver adopts and retires them). Savers sharing a
+// directory should use distinct checkpoint prefixes (two saves of the same prefix and step
+// overwrite each other). flock is not reliable on some network file systems; where the
+// directory cannot be opened the directory lock is in-process only.
+// Tests: SaverTwoProcesses.TwoProcessesSaveIntoOneDirectory (two processes, 25 saves each, the
+// state file checked under its lock throughout; fails when either lock is removed: checked),
+// SaverTwoProcesses.TwoThreadsSaveIntoOneDirectory, SaverLeftovers.*.
 //
 // Graph: build() adds TF's save/restore subgraph under the name scope `name` ("save", "save_1"
 // for a second Saver...; io/saver_graph.h) and records its SaverDef (saver_def()), so that
