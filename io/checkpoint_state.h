@@ -6,6 +6,10 @@
 //
 // The file is protobuf text format (io/proto/checkpoint_state.proto). Paths are returned as
 // written; latest_checkpoint() resolves a relative path against the directory, as TF does.
+// Paths outside the directory are followed for reading exactly as TF does: a relative path is
+// joined onto DIR without normalization ("../x" -> "DIR/../x", which escapes DIR) and an absolute
+// path is used as is. Nothing here writes or deletes through them; the state file itself is the
+// only file written (Saver: see recover_state in io/saver.h).
 //
 // Errors: a missing state file -> NotFoundError naming it; text that does not parse ->
 // DataLossError naming the file and the parser's line:column message.

@@ -8,6 +8,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -89,6 +90,17 @@ bool delete_checkpoint_files(io::FileSystem* fs, const std::string& prefix) {
     }
   }
   return remaining().empty();
+}
+
+// True when `path`'s parent is `dir`, lexically ("a/../b/x" is in "b", not in "a").
+bool in_directory(const std::string& path, const std::string& dir) {
+  namespace stdfs = std::filesystem;
+  auto norm = [](const std::string& p) {
+    std::string s = stdfs::path(p.empty() ? "." : p).lexically_normal().string();
+    while (s.size() > 1 && s.back() == '/') s.pop_back();
+    return s.empty() ? std::string(".") : s;
+  };
+  return norm(io::dirname(norm(path))) == norm(dir);
 }
 
 // ---- Leftovers of crashed saves (see "Commit protocol" in saver.h) ----
@@ -396,9 +408,11 @@ std::string Saver::save(Session& sess, const std::string& save_path, const SaveO
     if (options_.recover_state && !state_recovered_) {
       state_recovered_ = true;
       if (auto state = get_checkpoint_state(save_dir, latest_filename, fs_)) {
+        // Only checkpoints directly inside the save directory are adopted (so retention never
+        // deletes through a state file that names paths elsewhere: absolute or "../").
         std::vector<std::string> old;
         for (const auto& p : state->all_model_checkpoint_paths)
-          if (p != checkpoint_file) old.push_back(p);
+          if (p != checkpoint_file && in_directory(p, save_dir)) old.push_back(p);
         recover_last_checkpoints(old);
       }
     }

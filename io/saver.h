@@ -219,7 +219,9 @@ struct SaverOptions {
   int write_version = 2;
   // kiln extension: on the first save with write_state, take the checkpoints listed in an
   // existing state file of that directory as history (recover_last_checkpoints), so a restarted
-  // job keeps deleting its old checkpoints.
+  // job keeps deleting its old checkpoints. Only checkpoints directly inside the save directory
+  // (lexically) are taken: a state file naming "/elsewhere/x" or "../x" is never deleted through.
+  // (Reading follows such paths as TF does: io/checkpoint_state.h.)
   bool recover_state = false;
   // An existing save/restore subgraph to use instead of building one (import_meta_graph sets
   // it): the variables are the ones its restore op assigns, keyed as in the checkpoint, and
