@@ -5,7 +5,7 @@
 # Prints per target: seconds, executions, corpus size, findings (crash-*/leak-*/timeout-*/oom-*
 # files written to build-fuzz/findings/<target>/).
 # Usage: scripts/fuzz.sh [SECONDS] [target...]   JOBS (default 2) = build parallelism and the
-# number of targets run at once.
+# number of targets run at once; KILN_FUZZ_NO_BUILD=1 skips the build.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build-fuzz"
@@ -14,10 +14,12 @@ jobs="${JOBS:-2}"
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=(fuzz_index_reader fuzz_v1_reader fuzz_meta_graph fuzz_checkpoint_state)
 
+if [[ -z "${KILN_FUZZ_NO_BUILD:-}" ]]; then  # set: use the binaries already in build-fuzz/bin
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DKILN_CUDA=OFF -DKILN_FUZZ=ON \
   -DKILN_BUILD_TESTS=OFF -DKILN_BUILD_BENCH=OFF -DKILN_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build "$build" -j"$jobs" --target "${targets[@]}" fuzz_make_seeds
+fi
 
 bash "$root/fuzz/make_corpus.sh" "$build/corpus"
 
@@ -53,6 +55,7 @@ run_one() {
   "$build/bin/$t" "$corpus" -max_total_time="$secs" -max_len="$(max_len_of "$t")" \
     -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 -print_final_stats=1 \
     -artifact_prefix="$out/" -close_fd_mask=1 >"$log" 2>&1 || true
+  date -u >> "$log"
   local dt=$((SECONDS - t0))
   local execs findings
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
