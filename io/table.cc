@@ -151,16 +151,33 @@ struct TableReader::Rep {
   std::string name;
   std::unique_ptr<LevelDbRandomAccessFile> file;
   std::unique_ptr<leveldb::Table> table;
+  uint64_t file_size = 0;
 };
 
 struct TableReader::Iterator::Rep {
   const std::string* name;
+  uint64_t file_size = 0;
   std::unique_ptr<leveldb::Iterator> it;
 };
+
+namespace {
+
+// LevelDB's block parser checks an entry's lengths against the block with a 32-bit sum
+// (shared + non_shared + value_length can wrap), so a crafted block whose CRC is right (or any
+// block when CRCs are not checked) can yield a key or value of ~4 GB pointing past the block.
+// No entry can be larger than the file it is in: such a slice is damage, caught before use.
+void check_slice_size(const std::string& name, uint64_t file_size, size_t size, const char* what) {
+  if (size > file_size)
+    throw DataLossError("Corrupt table " + name + ": an entry's " + what + " claims " +
+                        std::to_string(size) + " bytes in a file of " + std::to_string(file_size));
+}
+
+}  // namespace
 
 TableReader::TableReader(std::unique_ptr<RandomAccessFile> file, uint64_t file_size)
     : rep_(std::make_unique<Rep>()) {
   rep_->name = file->name();
+  rep_->file_size = file_size;
   check_table_structure(*file, file_size);
   rep_->file = std::make_unique<LevelDbRandomAccessFile>(std::move(file));
   leveldb::Options options;
@@ -187,6 +204,7 @@ std::unique_ptr<TableReader::Iterator> TableReader::new_iterator() const {
   options.fill_cache = false;
   auto rep = std::make_unique<Iterator::Rep>();
   rep->name = &rep_->name;
+  rep->file_size = rep_->file_size;
   rep->it.reset(rep_->table->NewIterator(options));
   return std::unique_ptr<Iterator>(new Iterator(std::move(rep)));
 }
@@ -219,10 +237,12 @@ void TableReader::Iterator::next() {
 }
 std::string_view TableReader::Iterator::key() const {
   leveldb::Slice k = rep_->it->key();
+  check_slice_size(*rep_->name, rep_->file_size, k.size(), "key");
   return {k.data(), k.size()};
 }
 std::string_view TableReader::Iterator::value() const {
   leveldb::Slice v = rep_->it->value();
+  check_slice_size(*rep_->name, rep_->file_size, v.size(), "value");
   return {v.data(), v.size()};
 }
 
