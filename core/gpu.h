@@ -37,6 +37,22 @@ void copy_device_to_host(void* dst, const void* src, size_t bytes, int ordinal, 
 void copy_device_to_device(void* dst, int dst_ordinal, const void* src, int src_ordinal,
                            size_t bytes, Stream stream);
 void memset_device(void* dst, int value, size_t bytes, int ordinal, Stream stream);
+// Enqueues a copy in either direction (unified addressing) and returns at once. With pageable
+// host memory CUDA may still block; checkpoint io passes pinned buffers only.
+void copy_async(void* dst, const void* src, size_t bytes, int ordinal, Stream stream);
+
+// The stream checkpoint io copies on (one per device, apart from the compute streams), so that
+// device<->host staging overlaps kernels instead of queueing behind them.
+Stream io_stream(int ordinal);
+
+// Events order work across streams and tell the host when a copy has finished.
+using Event = void*;  // cudaEvent_t
+Event create_event(int ordinal);  // timing disabled
+void destroy_event(Event event);  // never throws
+void record_event(Event event, Stream stream);
+// Later work on `stream` waits for `event` (no host blocking).
+void stream_wait_event(Stream stream, Event event);
+void synchronize_event(Event event);
 
 // The caching allocator of device `ordinal` bound to stream (ordinal, stream_index).
 Allocator* device_allocator(int ordinal, int stream_index);

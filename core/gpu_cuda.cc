@@ -221,6 +221,37 @@ void memset_device(void* dst, int value, size_t bytes, int ordinal, Stream s) {
   KILN_CUDA_CHECK(cudaMemsetAsync(dst, value, bytes, static_cast<cudaStream_t>(s)));
 }
 
+void copy_async(void* dst, const void* src, size_t bytes, int ordinal, Stream s) {
+  if (bytes == 0) return;
+  set_device(ordinal);
+  KILN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, static_cast<cudaStream_t>(s)));
+}
+
+// The last stream index is reserved for checkpoint io (logical GPUs use the low indices).
+Stream io_stream(int ordinal) { return stream(ordinal, kMaxStreamsPerDevice - 1); }
+
+Event create_event(int ordinal) {
+  require_gpu(ordinal);
+  set_device(ordinal);
+  cudaEvent_t e = nullptr;
+  KILN_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  return e;
+}
+
+void destroy_event(Event e) {
+  if (e) cudaEventDestroy(static_cast<cudaEvent_t>(e));
+}
+
+void record_event(Event e, Stream s) {
+  KILN_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(e), static_cast<cudaStream_t>(s)));
+}
+
+void stream_wait_event(Stream s, Event e) {
+  KILN_CUDA_CHECK(cudaStreamWaitEvent(static_cast<cudaStream_t>(s), static_cast<cudaEvent_t>(e), 0));
+}
+
+void synchronize_event(Event e) { KILN_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(e))); }
+
 Allocator* device_allocator(int ordinal, int stream_index) {
   Stream s = stream(ordinal, stream_index);
   Registry& r = registry();

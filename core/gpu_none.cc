@@ -23,6 +23,13 @@ void copy_host_to_device(void*, const void*, size_t, int, Stream) { no_cuda(); }
 void copy_device_to_host(void*, const void*, size_t, int, Stream) { no_cuda(); }
 void copy_device_to_device(void*, int, const void*, int, size_t, Stream) { no_cuda(); }
 void memset_device(void*, int, size_t, int, Stream) { no_cuda(); }
+void copy_async(void*, const void*, size_t, int, Stream) { no_cuda(); }
+Stream io_stream(int) { no_cuda(); }
+Event create_event(int) { no_cuda(); }
+void destroy_event(Event) {}
+void record_event(Event, Stream) { no_cuda(); }
+void stream_wait_event(Stream, Event) { no_cuda(); }
+void synchronize_event(Event) { no_cuda(); }
 Allocator* device_allocator(int, int) { no_cuda(); }
 AllocatorStats allocator_stats() { return {}; }
 void empty_cache() {}

@@ -1,5 +1,8 @@
 #include "core/pinned_pool.h"
 
+#include <algorithm>
+#include <string>
+
 #include "core/errors.h"
 #include "core/gpu.h"
 
@@ -27,6 +30,20 @@ PinnedBufferPool::Lease PinnedBufferPool::acquire() {
   void* p = free_.back();
   free_.pop_back();
   return Lease(this, p);
+}
+
+std::vector<PinnedBufferPool::Lease> PinnedBufferPool::acquire_many(int count) {
+  if (count < 1 || count > capacity())
+    throw InvalidArgumentError("acquire_many(" + std::to_string(count) + ") from a pool of " +
+                               std::to_string(capacity()) + " buffers");
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return static_cast<int>(free_.size()) >= count; });
+  std::vector<Lease> out;
+  for (int i = 0; i < count; ++i) {
+    out.push_back(Lease(this, free_.back()));
+    free_.pop_back();
+  }
+  return out;
 }
 
 int PinnedBufferPool::available() const {
@@ -59,6 +76,59 @@ void PinnedBufferPool::Lease::release() {
   if (pool_ && data_) pool_->give_back(data_);
   pool_ = nullptr;
   data_ = nullptr;
+}
+
+}  // namespace kiln
+
+namespace kiln {
+
+void* PinnedHostAllocator::allocate(size_t bytes) {
+  if (bytes == 0) return nullptr;
+  void* p = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cached_.find(bytes);
+    if (it != cached_.end()) {
+      p = it->second;
+      cached_.erase(it);
+    }
+  }
+  if (!p) p = gpu::pinned_alloc(bytes);
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.bytes_in_use += static_cast<int64_t>(bytes);
+  stats_.peak_bytes_in_use = std::max(stats_.peak_bytes_in_use, stats_.bytes_in_use);
+  return p;
+}
+
+void PinnedHostAllocator::deallocate(void* ptr, size_t bytes) {
+  if (!ptr) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.bytes_in_use -= static_cast<int64_t>(bytes);
+  cached_.emplace(bytes, ptr);
+}
+
+AllocatorStats PinnedHostAllocator::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void PinnedHostAllocator::reset_peak() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.peak_bytes_in_use = stats_.bytes_in_use;
+}
+
+void PinnedHostAllocator::release_cached() {
+  std::multimap<size_t, void*> drop;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    drop.swap(cached_);
+  }
+  for (auto& [size, p] : drop) gpu::pinned_free(p);
+}
+
+PinnedHostAllocator* pinned_host_allocator() {
+  static auto* a = new PinnedHostAllocator();  // never destroyed: tensors may outlive main
+  return a;
 }
 
 }  // namespace kiln

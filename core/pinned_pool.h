@@ -5,10 +5,35 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <map>
+#include <string>
 #include <mutex>
 #include <vector>
 
+#include "core/allocator.h"
+
 namespace kiln {
+
+// A host Allocator of page-locked memory (ordinary memory without a GPU), for snapshots that a
+// device copy engine reads at full speed. Freed blocks are kept by size and reused, because
+// pinning is slow (milliseconds per MiB) and successive snapshots of one model ask for the same
+// sizes; release_cached() gives them back. Thread-safe; never destroyed.
+class PinnedHostAllocator final : public Allocator {
+ public:
+  void* allocate(size_t bytes) override;
+  void deallocate(void* ptr, size_t bytes) override;
+  MemoryKind kind() const override { return MemoryKind::kHost; }
+  std::string name() const override { return "pinned_host"; }
+  AllocatorStats stats() const override;
+  void reset_peak() override;
+  void release_cached();
+
+ private:
+  mutable std::mutex mu_;
+  std::multimap<size_t, void*> cached_;
+  AllocatorStats stats_;
+};
+PinnedHostAllocator* pinned_host_allocator();
 
 class PinnedBufferPool {
  public:
@@ -37,6 +62,10 @@ class PinnedBufferPool {
   };
 
   Lease acquire();
+  // `count` buffers taken together (waits until that many are free at once), so that threads
+  // sharing a pool never each hold part of what they need and wait on one another.
+  // REQUIRES: 1 <= count <= capacity().
+  std::vector<Lease> acquire_many(int count);
   size_t buffer_bytes() const { return buffer_bytes_; }
   int capacity() const { return static_cast<int>(all_.size()); }
   int available() const;

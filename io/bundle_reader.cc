@@ -12,6 +12,8 @@
 #include "core/gpu.h"
 #include "core/pinned_pool.h"
 #include "io/crc32c.h"
+#include "io/crc_worker.h"
+#include "io/device_staging.h"
 #include "io/ordered_code.h"
 #include "io/table.h"
 #include "io/tensor_data.h"
@@ -56,7 +58,8 @@ struct DataFile {
 
 // Host reads go straight into the tensor in pieces of this size, each checksummed right after it
 // lands, while it is still in the core's cache.
-constexpr size_t kHostChunk = 1 << 20;
+// Reads go in pieces of this size: each piece's crc runs while the next one is read.
+constexpr size_t kHostChunk = 256 << 10;
 // Device reads stage through pinned buffers of this size (two, so that reading the next piece
 // overlaps the copy of the previous one).
 constexpr size_t kStagingChunk = 8 << 20;
@@ -87,6 +90,8 @@ struct BundleReader::Rep {
   // Pinned staging buffers for lookup_into() a device tensor, made on first use.
   std::mutex staging_mu;
   std::unique_ptr<PinnedBufferPool> staging;
+  // Checksums beside the reads (io/crc_worker.h); shared by concurrent lookups.
+  CrcWorker crc;
 
   [[noreturn]] void corrupt_index(const std::string& detail) const {
     throw DataLossError("Unable to read file (" + index_name +
@@ -186,15 +191,12 @@ namespace {
 
 // Reads [offset, offset + size) of `data` into dst piece by piece, extending the crc32c over
 // each piece while it is hot in cache; returns the crc (unmasked).
-uint32_t read_and_checksum(const DataFile& data, uint64_t offset, uint64_t size, char* dst) {
-  uint32_t crc = 0;
-  for (uint64_t done = 0; done < size;) {
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(kHostChunk, size - done));
-    data.file->read_exact(offset + done, n, dst + done);
-    crc = crc32c::extend(crc, dst + done, n);
-    done += n;
-  }
-  return crc;
+// Reads straight into dst; the crc of each piece runs on `worker` while the next is read.
+uint32_t read_and_checksum(const DataFile& data, uint64_t offset, uint64_t size, char* dst,
+                           CrcWorker* worker) {
+  return crc_beside(worker, IoDirection::kRead, dst, static_cast<size_t>(size), kHostChunk, [&](size_t off, size_t n) {
+    data.file->read_exact(offset + off, n, dst + off);
+  });
 }
 
 }  // namespace
@@ -249,7 +251,7 @@ Tensor BundleReader::read(const std::string& key, const BundleEntry& e) const {
     return out;
   }
   const uint32_t actual =
-      read_and_checksum(*loc.data, loc.offset, loc.size, static_cast<char*>(out.raw_data()));
+      read_and_checksum(*loc.data, loc.offset, loc.size, static_cast<char*>(out.raw_data()), &r.crc);
   if (crc32c::mask(actual) != e.masked_crc32c) checksum_mismatch(loc.context, e.masked_crc32c, actual);
   return out;
 }
@@ -291,51 +293,18 @@ void BundleReader::lookup_into(const std::string& key, Tensor& dst,
   const Located loc = BundleReaderAccess::locate(r, key, e, n);
   if (to_host) {
     const uint32_t actual =
-        read_and_checksum(*loc.data, loc.offset, loc.size, static_cast<char*>(dst.raw_data()));
+        read_and_checksum(*loc.data, loc.offset, loc.size, static_cast<char*>(dst.raw_data()), &r.crc);
     if (crc32c::mask(actual) != e.masked_crc32c)
       checksum_mismatch(loc.context, e.masked_crc32c, actual);
     return;
   }
 
-  // A device destination: read each piece into a pinned host buffer, checksum it there, and copy
-  // it to the device while the next piece is read into the other buffer.
-  Allocator* a = dst.allocator();
-  const int ordinal = a->gpu_ordinal();
-  gpu::Stream stream = a->stream();
-  PinnedBufferPool::Lease leases[2];
-  int nbuf = 1;
-  if (staging == nullptr) {
-    PinnedBufferPool& pool = r.staging_pool();
-    // Both buffers are taken under one lock, so concurrent lookups cannot each hold one and wait.
-    std::lock_guard<std::mutex> lock(r.staging_mu);
-    leases[0] = pool.acquire();
-    leases[1] = pool.acquire();
-    nbuf = 2;
-  } else {
-    leases[0] = staging->acquire();  // one buffer: never waits on a buffer it holds itself
-  }
-  const size_t chunk = leases[0].size();
-  char* out = static_cast<char*>(dst.raw_data());
-  uint32_t crc = 0;
-  try {
-    int k = 0;
-    for (uint64_t done = 0; done < loc.size; ++k) {
-      char* buf = static_cast<char*>(leases[k % nbuf].data());
-      if (k >= nbuf) gpu::synchronize(stream);  // the copy out of `buf` has finished
-      const size_t len = static_cast<size_t>(std::min<uint64_t>(chunk, loc.size - done));
-      loc.data->file->read_exact(loc.offset + done, len, buf);
-      crc = crc32c::extend(crc, buf, len);
-      gpu::copy_host_to_device(out + done, buf, len, ordinal, stream);
-      done += len;
-    }
-    gpu::synchronize(stream);
-  } catch (...) {
-    try {
-      gpu::synchronize(stream);  // no copy may still read a buffer going back to the pool
-    } catch (...) {
-    }
-    throw;
-  }
+  // A device destination: each piece is read into a pinned buffer, checksummed beside the next
+  // read, and copied to the device on its io stream while the next piece is read.
+  PinnedBufferPool& pool = staging ? *staging : r.staging_pool();
+  auto engine = gpu_copy_engine(dst, pool.capacity());
+  const uint32_t crc = stream_from_file(*loc.data->file, loc.offset, static_cast<size_t>(loc.size),
+                                        static_cast<char*>(dst.raw_data()), *engine, pool, &r.crc);
   if (crc32c::mask(crc) != e.masked_crc32c) checksum_mismatch(loc.context, e.masked_crc32c, crc);
 }
 

@@ -6,7 +6,11 @@
 #include <random>
 
 #include "core/errors.h"
+#include "core/pinned_pool.h"
+#include "io/crc_worker.h"
+#include "io/device_staging.h"
 #include "io/bundle_format.h"
+#include "io/crc32c.h"
 #include "io/ordered_code.h"
 #include "io/table.h"
 #include "io/tensor_data.h"
@@ -42,6 +46,14 @@ struct BundleWriter::Rep {
   std::exception_ptr error;
   bool closed = false;
   bool index_renamed = false;
+  CrcWorker crc;                                  // checksums beside the writes
+  std::unique_ptr<PinnedBufferPool> own_staging;  // when options.staging is null
+
+  PinnedBufferPool& staging() {
+    if (options.staging) return *options.staging;
+    if (!own_staging) own_staging = std::make_unique<PinnedBufferPool>(8 << 20, 2);
+    return *own_staging;
+  }
 
   // REQUIRES: a failure is being handled. Best effort: errors here must not hide the first one.
   void cleanup() noexcept {
@@ -111,13 +123,21 @@ struct BundleWriter::Rep {
     if (!tensor.valid()) throw InvalidArgumentError("Adding an empty Tensor handle as " + key);
     const int id = pick_shard(shard);
     DataShard& s = shards[id];
-    const Tensor host = tensor.to_host();
     BundleEntry entry;
-    entry.dtype = host.dtype();
-    entry.shape = host.shape().dims();
+    entry.dtype = tensor.dtype();
+    entry.shape = tensor.shape().dims();
     entry.shard_id = id;
     entry.offset = static_cast<int64_t>(s.size);
-    WrittenTensor written = write_tensor_data(host, s.file.get());
+    WrittenTensor written;
+    if (!tensor.on_host() && tensor.dtype() != DType::kString) {
+      // Device memory streams through the pinned staging buffers.
+      auto engine = gpu_copy_engine(tensor, staging().capacity());
+      const uint32_t value = stream_to_file(static_cast<const char*>(tensor.raw_data()),
+                                            tensor.bytes(), *engine, staging(), s.file.get(), &crc);
+      written = {tensor.bytes(), crc32c::mask(value)};
+    } else {
+      written = write_tensor_data(tensor.to_host(), s.file.get(), &crc);
+    }
     entry.size = static_cast<int64_t>(written.size);
     entry.masked_crc32c = written.masked_crc32c;
     s.size += written.size;
@@ -205,7 +225,9 @@ BundleWriter::BundleWriter(std::string prefix, BundleWriterOptions options)
   }
   create_dirs(r.fs, dirname(r.prefix));
   r.guard([&] {
-    for (DataShard& s : r.shards) s.file = r.fs->new_writable_file(s.tmp);
+    WritableFileOptions fo;
+    fo.direct_io = r.options.direct_io;
+    for (DataShard& s : r.shards) s.file = r.fs->new_writable_file(s.tmp, fo);
   });
 }
 

@@ -14,6 +14,14 @@
 // P.data-0000i-of-0000N (all of them exist, even empty); each add() picks the shard, or leaves
 // the choice to the writer (the shard holding the fewest bytes so far).
 //
+// Streaming (issue 5): a host tensor is written straight from its memory, its crc32c computed on
+// a helper thread beside the write (io/crc_worker.h); a GPU tensor is copied to the file in
+// chunks through pinned staging buffers (options.staging, else two 8 MiB buffers of the writer's
+// own, made on first use) while the previous chunk is checksummed and written
+// (io/device_staging.h): the whole tensor is never copied to host memory. add() returns once the
+// tensor's bytes are in the file (buffered unless direct_io) and checksummed, so the caller may
+// change the tensor afterwards. Small appends are gathered into 1 MiB writes by the file.
+//
 // Tensor bytes go to each data file in add() order, as TF's writer does. Until finish() every
 // file has a temporary name (P.data-0000i-of-0000N.tempstate<random>, P.index.tempstate<random>);
 // finish() syncs them, renames the data files first and the index last, then syncs the
@@ -40,6 +48,10 @@
 #include "io/bundle_format.h"
 #include "io/file.h"
 
+namespace kiln {
+class PinnedBufferPool;
+}
+
 namespace kiln::io {
 
 struct BundleWriterOptions {
@@ -50,6 +62,11 @@ struct BundleWriterOptions {
   bool sync = true;
   // Number of data files (>= 1).
   int num_shards = 1;
+  // Write the data files with O_DIRECT where the file system allows it (io/file.h).
+  bool direct_io = false;
+  // Pinned buffers that GPU tensors are staged through (not owned; may be shared by writers
+  // that run one after another). Null: the writer makes two 8 MiB buffers when first needed.
+  PinnedBufferPool* staging = nullptr;
 };
 
 // add()'s shard argument: let the writer choose.

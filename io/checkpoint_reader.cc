@@ -1,5 +1,9 @@
 #include "io/checkpoint_reader.h"
 
+#include <cstring>
+
+#include "core/gpu.h"
+
 #include "core/errors.h"
 #include "io/bundle_reader.h"
 #include "io/checkpoint_files.h"
@@ -82,6 +86,31 @@ bool CheckpointReader::has_tensor(const std::string& name) const {
 Tensor CheckpointReader::get_tensor(const std::string& name) const {
   rep_->info(name);  // NotFoundError with TF's message
   return is_v2() ? rep_->v2->lookup(name) : rep_->v1->lookup(name);
+}
+
+void CheckpointReader::read_into(const std::string& name, Tensor& dst,
+                                 PinnedBufferPool* staging) const {
+  const Info& info = rep_->info(name);
+  if (is_v2()) return rep_->v2->lookup_into(name, dst, staging);
+  if (!dst.valid() || dst.dtype() != info.dtype || dst.shape().dims() != info.shape)
+    throw InvalidArgumentError(
+        "read_into " + name + ": the checkpoint holds " + std::string(dtype_name(info.dtype)) +
+        " " + Shape(info.shape).to_string() + " but the destination is " +
+        (dst.valid() ? std::string(dtype_name(dst.dtype())) + " " + dst.shape().to_string()
+                     : std::string("an empty Tensor handle")) +
+        " (" + rep_->prefix + ")");
+  const Tensor host = rep_->v1->lookup(name);
+  if (host.dtype() == DType::kString) {
+    for (int64_t i = 0; i < host.num_elements(); ++i)
+      dst.data<std::string>()[i] = host.data<std::string>()[i];
+  } else if (dst.on_host()) {
+    if (host.bytes() > 0) std::memcpy(dst.raw_data(), host.raw_data(), host.bytes());
+  } else {
+    Allocator* a = dst.allocator();
+    gpu::copy_host_to_device(dst.raw_data(), host.raw_data(), host.bytes(), a->gpu_ordinal(),
+                             a->stream());
+    gpu::synchronize(a->stream());
+  }
 }
 
 Tensor CheckpointReader::get_slice(const std::string& name, const TensorSlice& slice) const {

@@ -35,6 +35,10 @@
 #include "io/bundle_format.h"
 #include "io/file.h"
 
+namespace kiln {
+class PinnedBufferPool;
+}
+
 namespace kiln::io {
 
 class CheckpointReader {
@@ -54,6 +58,12 @@ class CheckpointReader {
   // The whole tensor in host memory (assembled from its slices when partitioned).
   // NotFoundError "Key NAME not found in checkpoint" when absent.
   Tensor get_tensor(const std::string& name) const;
+  // Reads the tensor into `dst`, allocated by the caller with the stored dtype and shape on any
+  // device: V2 tensors stored whole go straight into its memory (a GPU dst through pinned
+  // `staging` buffers, io/bundle_reader.h lookup_into), so a restore onto a GPU never holds the
+  // tensor in host memory; V1 and partitioned tensors are assembled on the host and copied.
+  // Checksums are checked before it returns (DataLossError); on error dst is unspecified.
+  void read_into(const std::string& name, Tensor& dst, PinnedBufferPool* staging = nullptr) const;
   // A sub-slice of a tensor (stored whole or partitioned). InvalidArgumentError when `slice` does
   // not fit the tensor's shape; NotFoundError "Does not have sufficient slices for partitioned
   // tensor NAME ..." when the stored slices do not cover it. See io/tensor_slice.h for specs.

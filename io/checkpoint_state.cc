@@ -80,9 +80,9 @@ CheckpointState read_checkpoint_state(const std::string& dir, FileSystem* fs,
 }
 
 void write_checkpoint_state(const std::string& dir, const CheckpointState& state,
-                            FileSystem* fs, const std::string& state_filename) {
+                            FileSystem* fs, const std::string& state_filename, bool sync) {
   fs = or_posix(fs);
-  write_file_atomically(fs, join_path(dir, state_filename), format_checkpoint_state(state));
+  write_file_atomically(fs, join_path(dir, state_filename), format_checkpoint_state(state), sync);
 }
 
 namespace {
@@ -106,7 +106,7 @@ std::string relpath(const std::string& path, const std::string& start) {
 void update_checkpoint_state(const std::string& save_dir, const std::string& model_checkpoint_path,
                              const std::vector<std::string>& all_model_checkpoint_paths,
                              const std::string& state_filename, bool save_relative_paths,
-                             FileSystem* fs) {
+                             FileSystem* fs, bool sync) {
   fs = or_posix(fs);
   std::string state_path = join_path(save_dir, state_filename);
   if (state_path == model_checkpoint_path)
@@ -125,7 +125,7 @@ void update_checkpoint_state(const std::string& save_dir, const std::string& mod
   };
   convert(state.model_checkpoint_path);
   for (auto& p : state.all_model_checkpoint_paths) convert(p);
-  write_checkpoint_state(save_dir, state, fs, state_filename);
+  write_checkpoint_state(save_dir, state, fs, state_filename, sync);
 }
 
 std::string resolve_checkpoint_path(const std::string& dir, const std::string& path) {

@@ -40,10 +40,11 @@ std::string format_checkpoint_state(const CheckpointState& state);
 // Reads DIR/`state_filename`.  `fs` null: posix_file_system().
 CheckpointState read_checkpoint_state(const std::string& dir, FileSystem* fs = nullptr,
                                       const std::string& state_filename = kCheckpointStateFilename);
-// Writes DIR/`state_filename` atomically (temporary file, sync, rename).
+// Writes DIR/`state_filename` atomically (temporary file, sync, rename; sync = false: no fsync).
 void write_checkpoint_state(const std::string& dir, const CheckpointState& state,
                             FileSystem* fs = nullptr,
-                            const std::string& state_filename = kCheckpointStateFilename);
+                            const std::string& state_filename = kCheckpointStateFilename,
+                            bool sync = true);
 
 // TF's update_checkpoint_state_internal: writes DIR/`state_filename` (DIR = save_dir) naming
 // `model_checkpoint_path` as the newest and `all_model_checkpoint_paths` (the model path is
@@ -54,7 +55,8 @@ void write_checkpoint_state(const std::string& dir, const CheckpointState& state
 void update_checkpoint_state(const std::string& save_dir, const std::string& model_checkpoint_path,
                              const std::vector<std::string>& all_model_checkpoint_paths,
                              const std::string& state_filename = kCheckpointStateFilename,
-                             bool save_relative_paths = false, FileSystem* fs = nullptr);
+                             bool save_relative_paths = false, FileSystem* fs = nullptr,
+                             bool sync = true);
 
 // `path` resolved against `dir` when relative (join_path), unchanged when absolute.
 std::string resolve_checkpoint_path(const std::string& dir, const std::string& path);

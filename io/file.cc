@@ -55,12 +55,13 @@ std::string read_file(FileSystem* fs, const std::string& path) {
   return file->read(0, fs->file_size(path));
 }
 
-void write_file_atomically(FileSystem* fs, const std::string& path, std::string_view data) {
+void write_file_atomically(FileSystem* fs, const std::string& path, std::string_view data,
+                           bool sync) {
   std::string temp = path + ".tmp" + std::to_string(std::random_device{}());
   try {
     auto file = fs->new_writable_file(temp);
     file->append(data);
-    file->sync();
+    if (sync) file->sync();
     file->close();
     fs->rename(temp, path);
   } catch (...) {
@@ -70,6 +71,7 @@ void write_file_atomically(FileSystem* fs, const std::string& path, std::string_
     }
     throw;
   }
+  if (!sync) return;
   std::string dir = dirname(path);
   fs->sync_dir(dir.empty() ? "." : dir);
 }

@@ -72,12 +72,25 @@ class RandomAccessFile {
   std::string name_;
 };
 
+struct WritableFileOptions {
+  // Write with O_DIRECT (bypassing the page cache) through aligned buffers where the file system
+  // accepts it; where it refuses (tmpfs, some network file systems: EINVAL) the file is written
+  // the ordinary way. Only the POSIX file system does anything with it.
+  bool direct_io = false;
+};
+
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
 
   // Creates or truncates `path`; its directory must exist.
   virtual std::unique_ptr<WritableFile> new_writable_file(const std::string& path) = 0;
+  // As above with options; file systems without such modes ignore them.
+  virtual std::unique_ptr<WritableFile> new_writable_file(const std::string& path,
+                                                          const WritableFileOptions& options) {
+    (void)options;
+    return new_writable_file(path);
+  }
   virtual std::unique_ptr<RandomAccessFile> new_random_access_file(const std::string& path) = 0;
   // Atomically replaces `to` with `from` (POSIX rename semantics).
   virtual void rename(const std::string& from, const std::string& to) = 0;
@@ -107,8 +120,10 @@ void create_dirs(FileSystem* fs, const std::string& path);
 std::string read_file(FileSystem* fs, const std::string& path);
 // Writes `data` to a temporary file beside `path`, syncs it, renames it over `path` and syncs
 // the directory: readers see the old file or the new one, never a torn one. The temporary file
-// is removed on failure.
-void write_file_atomically(FileSystem* fs, const std::string& path, std::string_view data);
+// is removed on failure. sync = false skips both syncs (still atomic for readers and against a
+// killed process; not durable across a machine crash).
+void write_file_atomically(FileSystem* fs, const std::string& path, std::string_view data,
+                           bool sync = true);
 
 // ---- Advisory locks for savers sharing a directory (io/saver.h, "Concurrency") ----
 //

@@ -12,6 +12,7 @@
 
 #include "core/errors.h"
 #include "io/file.h"
+#include "io/posix_direct_file.h"
 
 namespace kiln::io {
 namespace {
@@ -22,7 +23,9 @@ constexpr size_t kWriteBufferSize = 1 << 20;
 // caller's memory, together with whatever is buffered (one writev).
 constexpr size_t kDirectWriteSize = 256 << 10;
 
-[[noreturn]] void throw_errno(const std::string& op, const std::string& path, int err) {
+}  // namespace
+
+[[noreturn]] void throw_posix_error(const std::string& op, const std::string& path, int err) {
   std::string msg = op + " " + path + ": " + std::strerror(err);
   switch (err) {
     case ENOENT:
@@ -43,6 +46,12 @@ constexpr size_t kDirectWriteSize = 256 << 10;
     default:
       throw UnknownError(msg);
   }
+}
+
+namespace {
+
+[[noreturn]] void throw_errno(const std::string& op, const std::string& path, int err) {
+  throw_posix_error(op, path, err);
 }
 
 class PosixWritableFile final : public WritableFile {
@@ -176,6 +185,12 @@ class PosixFileSystem final : public FileSystem {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) throw_errno("open", path, errno);
     return std::make_unique<PosixWritableFile>(path, fd);
+  }
+  std::unique_ptr<WritableFile> new_writable_file(const std::string& path,
+                                                  const WritableFileOptions& options) override {
+    if (options.direct_io)
+      if (auto f = new_direct_writable_file(path)) return f;  // else: refused, buffered below
+    return new_writable_file(path);
   }
   std::unique_ptr<RandomAccessFile> new_random_access_file(const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "core/errors.h"
+#include "core/pinned_pool.h"
 #include "io/bundle_writer.h"
 #include "io/checkpoint_reader.h"
 #include "io/checkpoint_state.h"
@@ -290,26 +291,81 @@ void Saver::build() {
   built_ = true;
 }
 
-void Saver::write_bundle(Session& sess, const std::string& prefix) {
+PinnedBufferPool* Saver::staging_pool(const std::string& key) {
+  std::lock_guard<std::mutex> lock(*staging_mu_);
+  auto& pool = staging_[key];
+  if (!pool) {
+    const CheckpointIoOptions& io = options_.io;
+    if (io.staging_buffers < 1 || io.staging_buffer_bytes < 4096)
+      throw InvalidArgumentError("CheckpointIoOptions: staging_buffers must be >= 1 and "
+                                 "staging_buffer_bytes >= 4096, got " +
+                                 std::to_string(io.staging_buffers) + " x " +
+                                 std::to_string(io.staging_buffer_bytes));
+    pool = std::make_unique<PinnedBufferPool>(io.staging_buffer_bytes, io.staging_buffers);
+  }
+  return pool.get();
+}
+
+void Saver::write_group(const std::vector<const SnapshotTensor*>& tensors,
+                        const std::string& prefix, PinnedBufferPool* staging) {
   io::BundleWriterOptions wo;
   wo.fs = fs_;
+  wo.sync = options_.io.sync;
+  wo.direct_io = options_.io.direct_io;
+  wo.staging = staging;
   io::BundleWriter writer(prefix, wo);
-  for (const auto& [name, var] : vars_) writer.add(name, sess.variable_value(var.name()));
+  for (const SnapshotTensor* t : tensors) writer.add(t->name, t->value);
   writer.finish();
 }
 
-void Saver::write_sharded(Session& sess, const std::string& prefix) {
-  // Group by the device each variable lives on, devices in ascending order (TF sorts by name).
-  std::map<DeviceSpec, std::vector<std::pair<std::string, Tensor>>> groups;
-  for (const auto& [name, var] : vars_) {
-    DeviceSpec dev = sess.device_for(var.op().node).spec();
-    groups[dev].emplace_back(name, sess.variable_value(var.name()));
+void Saver::write_checkpoint(const Snapshot& snapshot, const std::string& prefix) {
+  const int per_device = options_.io.shards_per_device;
+  if (per_device < 1 || per_device > 1024)
+    throw InvalidArgumentError("CheckpointIoOptions.shards_per_device must be in [1, 1024], got " +
+                               std::to_string(per_device));
+  auto needs_staging = [](const std::vector<const SnapshotTensor*>& ts) {
+    for (const SnapshotTensor* t : ts)
+      if (!t->value.on_host()) return true;
+    return false;
+  };
+  // Groups: one per device when sharded (devices in ascending order, as TF sorts them), else
+  // one for everything; each split into `per_device` parts of about equal bytes.
+  std::map<DeviceSpec, std::vector<const SnapshotTensor*>> by_device;
+  for (const SnapshotTensor& t : snapshot.tensors)
+    by_device[options_.sharded ? t.device : DeviceSpec()].push_back(&t);
+  if (!options_.sharded && per_device == 1) {
+    const auto& all = by_device.begin()->second;
+    write_group(all, prefix, needs_staging(all) ? staging_pool("all") : nullptr);
+    return;
   }
-  const int n = static_cast<int>(groups.size());
+  struct Part {
+    std::vector<const SnapshotTensor*> tensors;
+    uint64_t bytes = 0;
+    std::string staging_key;
+  };
+  std::vector<Part> parts;
+  for (auto& [device, tensors] : by_device) {
+    const size_t first = parts.size();
+    for (int j = 0; j < per_device; ++j)
+      parts.push_back({{}, 0, device.to_string() + "#" + std::to_string(j)});
+    // Largest first into the lightest part: a near-even split of the bytes.
+    std::vector<const SnapshotTensor*> sorted = tensors;
+    std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
+      return a->value.bytes() > b->value.bytes();
+    });
+    for (const SnapshotTensor* t : sorted) {
+      Part* lightest = &parts[first];
+      for (size_t i = first; i < parts.size(); ++i)
+        if (parts[i].bytes < lightest->bytes) lightest = &parts[i];
+      lightest->tensors.push_back(t);
+      lightest->bytes += t->value.bytes();
+    }
+  }
+  const int n = static_cast<int>(parts.size());
   const std::string temp_dir = prefix + temp_suffix_;
-  const std::string part = io::join_path(temp_dir, "part");
+  const std::string part_prefix = io::join_path(temp_dir, "part");
   std::vector<std::string> prefixes;
-  for (int i = 0; i < n; ++i) prefixes.push_back(shard_name(part, i, n));
+  for (int i = 0; i < n; ++i) prefixes.push_back(shard_name(part_prefix, i, n));
 
   auto cleanup = [&] {
     try {
@@ -321,23 +377,20 @@ void Saver::write_sharded(Session& sess, const std::string& prefix) {
   };
   try {
     fs_->create_dir(temp_dir);
+    std::vector<PinnedBufferPool*> pools(n, nullptr);
+    for (int i = 0; i < n; ++i)
+      if (needs_staging(parts[i].tensors)) pools[i] = staging_pool(parts[i].staging_key);
+    // One writer thread per part: every device's data files are written concurrently.
     std::vector<std::exception_ptr> errors(n);
     std::vector<std::thread> threads;
-    int i = 0;
-    for (auto& entry : groups) {
-      auto* tensors = &entry.second;
-      threads.emplace_back([this, tensors, &prefixes, &errors, i] {
+    for (int i = 0; i < n; ++i) {
+      threads.emplace_back([&, i] {
         try {
-          io::BundleWriterOptions wo;
-          wo.fs = fs_;
-          io::BundleWriter writer(prefixes[i], wo);
-          for (const auto& [name, t] : *tensors) writer.add(name, t);
-          writer.finish();
+          write_group(parts[i].tensors, prefixes[i], pools[i]);
         } catch (...) {
           errors[i] = std::current_exception();
         }
       });
-      ++i;
     }
     for (auto& t : threads) t.join();
     for (auto& e : errors)
@@ -350,29 +403,62 @@ void Saver::write_sharded(Session& sess, const std::string& prefix) {
   cleanup();
 }
 
-std::string Saver::save(Session& sess, const std::string& save_path, const SaveOptions& options) {
+std::optional<Saver::PendingSave> Saver::prepare_save(Session& sess, const std::string& save_path,
+                                                      const SaveOptions& options, bool async) {
   if (!built_)
     throw FailedPreconditionError("`build()` should be called before save if defer_build==True");
-  std::string latest_filename =
+  PendingSave p;
+  p.options = options;
+  p.latest_filename =
       options.latest_filename.empty() ? io::kCheckpointStateFilename : options.latest_filename;
-  if (latest_filename.find('/') != std::string::npos)
+  if (p.latest_filename.find('/') != std::string::npos)
     throw InvalidArgumentError("'latest_filename' must not contain path components");
 
-  std::string checkpoint_file = save_path;
+  p.checkpoint_file = save_path;
   if (options.global_step) {
     char buf[32];
     std::snprintf(buf, sizeof buf, options_.pad_step_number ? "-%08" PRId64 : "-%" PRId64,
                   options.global_step->evaluate(sess));
-    checkpoint_file += buf;
-  } else if (basename_of(save_path) == latest_filename && !options_.sharded) {
+    p.checkpoint_file += buf;
+  } else if (basename_of(save_path) == p.latest_filename && !options_.sharded) {
     throw InvalidArgumentError("'latest_filename' collides with 'save_path': '" +
-                               latest_filename + "' and '" + save_path + "'");
+                               p.latest_filename + "' and '" + save_path + "'");
   }
-  if (empty_) return "";
+  if (empty_) return std::nullopt;
 
-  const std::string save_dir = io::dirname(save_path);
-  if (!fs_->exists(save_dir))
+  p.save_dir = io::dirname(save_path);
+  if (!fs_->exists(p.save_dir))
     throw NotFoundError("Parent directory of " + save_path + " doesn't exist, can't save.");
+
+  // The snapshot: each variable's current buffer. Updates never write into a buffer someone
+  // else holds (copy on write), so these values stay as they are while the files are written.
+  for (const auto& [name, var] : vars_) {
+    SnapshotTensor t{name, sess.variable_value(var.name()), sess.device_for(var.op().node).spec()};
+    if (async && !t.value.on_host()) {
+      // Hand the GPU buffer back to training: copy it to spare device memory if there is
+      // room, else to pinned host memory (then training keeps updating in place).
+      Tensor copy;
+      if (options_.io.snapshot_on_device) {
+        try {
+          copy = t.value.copy_to(t.value.allocator(), t.value.device());
+        } catch (const ResourceExhaustedError&) {
+        }
+      }
+      if (!copy.valid()) copy = t.value.copy_to(pinned_host_allocator(), DeviceSpec::cpu(0));
+      t.value = std::move(copy);
+    }
+    p.snapshot.tensors.push_back(std::move(t));
+  }
+  if (options.write_meta_graph)
+    p.meta_graph = meta_graph_to_string(*graph_, {}, saver_def_ ? &*saver_def_ : nullptr);
+  return p;
+}
+
+std::string Saver::commit_save(PendingSave& p) {
+  const std::string& save_dir = p.save_dir;
+  const std::string& latest_filename = p.latest_filename;
+  const std::string& checkpoint_file = p.checkpoint_file;
+  const SaveOptions& options = p.options;
 
   // Sweep leftovers of crashed saves only when no other save is in flight, in this process (the
   // count) or in another one (the directory lock, held shared by every save until it returns),
@@ -392,10 +478,8 @@ std::string Saver::save(Session& sess, const std::string& save_path, const SaveO
   } in_flight;
   dir_lock.lock_shared();  // (releases the exclusive hold of the sweep first)
 
-  if (options_.sharded)
-    write_sharded(sess, checkpoint_file);
-  else
-    write_bundle(sess, checkpoint_file);
+  write_checkpoint(p.snapshot, checkpoint_file);
+  p.snapshot.tensors.clear();  // the snapshot's memory goes back as soon as it is written
 
   if (options.write_state) {
     // Read-modify-write of the state file and retention under DIR/<latest_filename>.lock, so
@@ -411,15 +495,15 @@ std::string Saver::save(Session& sess, const std::string& save_path, const SaveO
         // Only checkpoints directly inside the save directory are adopted (so retention never
         // deletes through a state file that names paths elsewhere: absolute or "../").
         std::vector<std::string> old;
-        for (const auto& p : state->all_model_checkpoint_paths)
-          if (p != checkpoint_file && in_directory(p, save_dir)) old.push_back(p);
-        recover_last_checkpoints(old);
+        for (const auto& path : state->all_model_checkpoint_paths)
+          if (path != checkpoint_file && in_directory(path, save_dir)) old.push_back(path);
+        recover_history(old);
       }
     }
     record_checkpoint(checkpoint_file);
     try {
-      io::update_checkpoint_state(save_dir, checkpoint_file, last_checkpoints(), latest_filename,
-                                  options_.save_relative_paths, fs_);
+      io::update_checkpoint_state(save_dir, checkpoint_file, history_paths(), latest_filename,
+                                  options_.save_relative_paths, fs_, options_.io.sync);
     } catch (...) {
       pending_delete_.reset();  // never delete unless the new state is durable (TF forgets it)
       throw;
@@ -427,12 +511,17 @@ std::string Saver::save(Session& sess, const std::string& save_path, const SaveO
     retry_failed_deletions(checkpoint_file);
     maybe_delete_old_checkpoint();
   }
-  if (options.write_meta_graph) {
-    MetaGraphExportOptions mo;
-    mo.fs = fs_;
-    export_meta_graph(meta_graph_filename(checkpoint_file, options.meta_graph_suffix), mo);
-  }
+  if (p.meta_graph)
+    io::write_file_atomically(fs_, meta_graph_filename(checkpoint_file, options.meta_graph_suffix),
+                              *p.meta_graph, options_.io.sync);
   return checkpoint_file;
+}
+
+std::string Saver::save(Session& sess, const std::string& save_path, const SaveOptions& options) {
+  finish_in_flight(/*rethrow_unseen=*/true);
+  std::optional<PendingSave> pending = prepare_save(sess, save_path, options, /*async=*/false);
+  if (!pending) return "";
+  return commit_save(*pending);
 }
 
 void Saver::export_meta_graph(const std::string& filename,
@@ -515,27 +604,84 @@ void Saver::restore(Session& sess, const std::string& save_path) {
                                  shape.to_string() + " rhs shape= " + stored_shape.to_string() +
                                  " (variable " + var.name() + ", checkpoint key " + name + ")");
   }
-  // One variable at a time: peak extra memory is the largest variable.
+  // Each device's variables are read on a thread of their own (every device's data is read
+  // concurrently), one variable at a time per device, straight into memory of the variable's
+  // device: a GPU variable through the Saver's pinned staging buffers, so a restore onto a GPU
+  // never holds the checkpoint in host memory. Extra memory: per device, the variable being read
+  // (it becomes the variable's buffer) and, for a GPU, the staging buffers.
+  struct Item {
+    std::string name;
+    const Variable* var;
+  };
+  std::map<DeviceSpec, std::vector<Item>> by_device;
+  std::map<DeviceSpec, Device*> devices;
   for (const auto& [name, var] : vars_) {
-    Tensor value;
-    try {
-      value = reader.get_tensor(name);
-    } catch (const NotFoundError& e) {
-      throw NotFoundError(std::string(kMissingKeyHelp) + e.what());
-    }
-    Shape shape = var.shape();
-    if (shape.fully_defined() && !(value.shape() == shape)) value = value.reshaped(shape);
-    sess.adopt_variable_value(var.name(), std::move(value));
+    Device& d = sess.device_for(var.op().node);
+    by_device[d.spec()].push_back({name, &var});
+    devices[d.spec()] = &d;
   }
+  std::mutex session_mu;  // the session is told about one variable at a time
+  auto restore_device = [&](const DeviceSpec& spec, const std::vector<Item>& items) {
+    Device* device = devices[spec];
+    const bool on_gpu = device->allocator()->kind() == MemoryKind::kGpu;
+    for (const Item& item : items) {
+      const Variable& var = *item.var;
+      Tensor value;
+      try {
+        if (on_gpu && reader.dtype(item.name) != DType::kString) {
+          {
+            std::lock_guard<std::mutex> lock(session_mu);
+            value = Tensor(reader.dtype(item.name), reader.shape(item.name), device->allocator(),
+                           device->spec());
+          }
+          reader.read_into(item.name, value, staging_pool(spec.to_string()));
+        } else {
+          value = reader.get_tensor(item.name);
+        }
+      } catch (const NotFoundError& e) {
+        throw NotFoundError(std::string(kMissingKeyHelp) + e.what());
+      }
+      Shape shape = var.shape();
+      if (shape.fully_defined() && !(value.shape() == shape)) value = value.reshaped(shape);
+      std::lock_guard<std::mutex> lock(session_mu);
+      sess.adopt_variable_value(var.name(), std::move(value));
+    }
+  };
+  if (by_device.size() == 1 || !reader.is_v2()) {  // (the V1 reader is read by one thread)
+    for (const auto& [spec, items] : by_device) restore_device(spec, items);
+    return;
+  }
+  std::vector<std::exception_ptr> errors(by_device.size());
+  std::vector<std::thread> threads;
+  size_t i = 0;
+  for (const auto& [spec, items] : by_device) {
+    threads.emplace_back([&, i, spec_ptr = &spec, items_ptr = &items] {
+      try {
+        restore_device(*spec_ptr, *items_ptr);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    });
+    ++i;
+  }
+  for (auto& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 std::vector<std::string> Saver::last_checkpoints() const {
+  const_cast<Saver*>(this)->finish_in_flight(/*rethrow_unseen=*/false);
+  return history_paths();
+}
+
+std::vector<std::string> Saver::history_paths() const {
   std::vector<std::string> out;
   for (const auto& e : last_checkpoints_) out.push_back(e.first);
   return out;
 }
 
 void Saver::set_last_checkpoints(const std::vector<std::string>& paths) {
+  finish_in_flight(/*rethrow_unseen=*/false);
   last_checkpoints_.clear();
   for (const auto& p : paths)
     last_checkpoints_.emplace_back(p, std::numeric_limits<double>::infinity());
@@ -543,17 +689,23 @@ void Saver::set_last_checkpoints(const std::vector<std::string>& paths) {
 
 void Saver::set_last_checkpoints_with_time(
     const std::vector<std::pair<std::string, double>>& entries) {
+  finish_in_flight(/*rethrow_unseen=*/false);
   last_checkpoints_ = entries;
 }
 
 void Saver::recover_last_checkpoints(const std::vector<std::string>& paths) {
+  finish_in_flight(/*rethrow_unseen=*/false);
+  recover_history(paths);
+}
+
+void Saver::recover_history(const std::vector<std::string>& paths) {
   std::vector<std::pair<std::string, double>> entries;
   for (const auto& p : paths) {
     if (!io::checkpoint_exists(p, fs_)) continue;
     auto t = checkpoint_mtime(p);
     entries.emplace_back(p, t ? *t : now());
   }
-  set_last_checkpoints_with_time(entries);
+  last_checkpoints_ = std::move(entries);
 }
 
 }  // namespace kiln

@@ -125,13 +125,17 @@
 #include <functional>
 #include <initializer_list>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "core/graph.h"
+#include "core/pinned_pool.h"
 #include "core/session.h"
 #include "io/checkpoint_management.h"
 #include "io/file.h"
@@ -191,6 +195,31 @@ class GlobalStep {
   std::string name_;
 };
 
+// How a Saver moves checkpoint bytes (kiln extension; issue 5, io/device_staging.h).
+struct CheckpointIoOptions {
+  // Pinned staging buffers GPU tensors are copied through, per device writer (and per device
+  // when restoring): staging_buffers x staging_buffer_bytes, made on the first GPU save/restore
+  // and kept by the Saver. Host memory a save or restore of GPU state needs beyond the index is
+  // this, whatever the model size. CPU tensors need none: they are written from their memory.
+  size_t staging_buffer_bytes = size_t{64} << 20;
+  int staging_buffers = 2;
+  // Data files (and writer threads) per device, for storage that needs parallel writes: each
+  // device's tensors are split into this many groups of about equal bytes. With 1 and
+  // sharded=false the checkpoint has one data file, as TF's. The index stays one merged file.
+  int shards_per_device = 1;
+  // fsync the data files, index, .meta, state file and directory (each before the next step of
+  // the commit protocol). false skips every fsync: faster, the protocol's order is kept, so a
+  // killed process still loses nothing and readers never see a torn file, but after a machine
+  // crash (power loss) the newest checkpoints may be missing or incomplete.
+  bool sync = true;
+  // Write data files with O_DIRECT where the file system allows it, else the ordinary way.
+  bool direct_io = false;
+  // save_async: snapshot GPU variables into spare device memory (a device-to-device copy) when
+  // the device can allocate it, else into pinned host memory; false: always pinned host memory
+  // (leaves training all of the GPU memory).
+  bool snapshot_on_device = true;
+};
+
 struct SaverOptions {
   VarList var_list = {};
   // Restore a tensor whose shape differs from the variable's when the element counts agree.
@@ -230,6 +259,8 @@ struct SaverOptions {
   // File system (null: POSIX) and clock (seconds since the epoch; null: wall clock), for tests.
   io::FileSystem* fs = nullptr;
   std::function<double()> clock = nullptr;
+  // Streaming engine settings (staging buffers, shards per device, sync, O_DIRECT, snapshots).
+  CheckpointIoOptions io = {};
 };
 
 struct SaveOptions {
@@ -250,9 +281,33 @@ struct MetaGraphExportOptions {
   io::FileSystem* fs = nullptr;  // null: POSIX
 };
 
+// The result of Saver::save_async: the save running in the background.
+class SaveHandle {
+ public:
+  SaveHandle() = default;
+  // Blocks until the checkpoint is durable, the state file names it and retention has run;
+  // returns its prefix ("" for an empty Saver) or rethrows the save's failure (every call).
+  std::string wait() const;
+  // True once the save has finished (successfully or not).
+  bool done() const;
+  bool valid() const { return state_ != nullptr; }
+
+  struct State;
+
+ private:
+  friend class Saver;
+  explicit SaveHandle(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  std::shared_ptr<State> state_;
+};
+
 class Saver {
  public:
   explicit Saver(Graph& graph, SaverOptions options = {});
+  // Waits for a save in flight; its failure, if nobody saw it through SaveHandle::wait(), is
+  // printed to stderr.
+  ~Saver();
+  Saver(Saver&&) = default;  // the source's save in flight is finished first
+  Saver& operator=(Saver&&) = default;
 
   // Collects the variables (once; later calls do nothing). Done by the constructor unless
   // defer_build.
@@ -261,6 +316,22 @@ class Saver {
   // Saves and returns the checkpoint prefix (save_path, or save_path-STEP); "" for an empty
   // saver (allow_empty with no variables).
   std::string save(Session& sess, const std::string& save_path, const SaveOptions& options = {});
+  // Asynchronous save (issue 5): takes a consistent snapshot of the variables and returns; the
+  // files, the state file and retention are done on a background thread, and training may run
+  // and change the variables meanwhile. The snapshot: a CPU variable's current buffer is kept
+  // (variables are copy-on-write, so an update during the save writes a new buffer and the
+  // saved one never changes, no copy is made unless the variable is updated); a GPU variable is
+  // copied device-to-device into spare GPU memory, else (no room, or
+  // io.snapshot_on_device = false) into pinned host memory. The global step is evaluated and
+  // the MetaGraphDef serialized before it returns. The state file and retention are updated only
+  // once the checkpoint is durable, exactly as save().
+  // At most one save is in flight per Saver: save_async() and save() first wait for the one in
+  // flight (as do last_checkpoints() and the set_/recover_ history calls). If that earlier save
+  // failed and nobody called wait() on its handle, its error is thrown here (nothing new saved).
+  SaveHandle save_async(Session& sess, const std::string& save_path,
+                        const SaveOptions& options = {});
+  // Waits for the save in flight, if any (errors stay with its handle).
+  void wait_for_pending_save();
   // Restores every variable of the saver from the V2 or V1 checkpoint at `save_path`, copying
   // each value onto the variable's device. The variables need not be initialized.
   void restore(Session& sess, const std::string& save_path);
@@ -291,9 +362,49 @@ class Saver {
   void record_checkpoint(const std::string& path);
   void maybe_delete_old_checkpoint();
   void retry_failed_deletions(const std::string& saved);
-  void write_bundle(Session& sess, const std::string& prefix);
-  void write_sharded(Session& sess, const std::string& prefix);
+  // A variable's value as saved: its buffer (host), or a copy (GPU, for save_async).
+  struct SnapshotTensor {
+    std::string name;  // checkpoint key
+    Tensor value;
+    DeviceSpec device;  // where the variable lives in the session
+  };
+  struct Snapshot {
+    std::vector<SnapshotTensor> tensors;
+  };
+  // A save between its snapshot (caller's thread) and its files (commit_save).
+  struct PendingSave {
+    std::string checkpoint_file;
+    std::string save_dir;
+    std::string latest_filename;
+    SaveOptions options;
+    Snapshot snapshot;
+    std::optional<std::string> meta_graph;  // serialized MetaGraphDef when write_meta_graph
+  };
+  std::optional<PendingSave> prepare_save(Session& sess, const std::string& save_path,
+                                          const SaveOptions& options, bool async);
+  std::string commit_save(PendingSave& pending);
+  void write_checkpoint(const Snapshot& snapshot, const std::string& prefix);
+  void write_group(const std::vector<const SnapshotTensor*>& tensors,
+                   const std::string& prefix, PinnedBufferPool* staging);
+  PinnedBufferPool* staging_pool(const std::string& key);
+  // Finishes the save in flight; rethrows its failure when no handle has seen it.
+  void finish_in_flight(bool rethrow_unseen);
+  // The history without waiting for a save in flight (what the save itself uses).
+  std::vector<std::string> history_paths() const;
+  void recover_history(const std::vector<std::string>& paths);
 
+  // Declared first: moving a Saver moves this first, which finishes the source's save in
+  // flight before any member it uses is moved.
+  struct AsyncSlot {
+    std::thread thread;
+    std::shared_ptr<SaveHandle::State> state;
+    AsyncSlot() = default;
+    AsyncSlot(AsyncSlot&& o) noexcept;
+    AsyncSlot& operator=(AsyncSlot&& o) noexcept;
+    ~AsyncSlot();
+    void join() noexcept;
+  };
+  AsyncSlot async_;
   Graph* graph_;
   SaverOptions options_;
   io::FileSystem* fs_;
@@ -308,6 +419,9 @@ class Saver {
   std::vector<std::string> undeleted_;
   double next_checkpoint_time_ = 0;
   std::string temp_suffix_;  // "_temp_<32 hex>"
+  // Pinned staging pools for GPU tensors, by device (and writer); made on first use.
+  std::shared_ptr<std::mutex> staging_mu_ = std::make_shared<std::mutex>();
+  std::map<std::string, std::unique_ptr<PinnedBufferPool>> staging_;
 };
 
 }  // namespace kiln

@@ -65,18 +65,14 @@ int64_t fixed_size_bytes(DType dtype, int64_t num_elements) {
   return num_elements * elem;
 }
 
-WrittenTensor write_tensor_data(const Tensor& host, WritableFile* out) {
+WrittenTensor write_tensor_data(const Tensor& host, WritableFile* out, CrcWorker* crc) {
   if (host.dtype() == DType::kString) return write_strings(host, out);
   const char* p = static_cast<const char*>(host.raw_data());
   const size_t total = host.bytes();
-  uint32_t crc = 0;
-  for (size_t done = 0; done < total;) {
-    size_t n = std::min(kChunk, total - done);
-    crc = crc32c::extend(crc, p + done, n);
-    out->append(std::string_view(p + done, n));
-    done += n;
-  }
-  return {total, crc32c::mask(crc)};
+  const uint32_t value = crc_beside(crc, IoDirection::kWrite, p, total, kChunk, [&](size_t offset, size_t n) {
+    out->append(std::string_view(p + offset, n));
+  });
+  return {total, crc32c::mask(value)};
 }
 
 void decode_string_data(std::string_view bytes, uint32_t masked_crc32c, Tensor* out,

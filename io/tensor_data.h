@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "core/tensor.h"
+#include "io/crc_worker.h"
 #include "io/file.h"
 
 namespace kiln::io {
@@ -23,8 +24,10 @@ struct WrittenTensor {
   uint32_t masked_crc32c = 0;
 };
 
-// Appends the values of `host` (a host tensor) to `out`.
-WrittenTensor write_tensor_data(const Tensor& host, WritableFile* out);
+// Appends the values of `host` (a host tensor) to `out`, straight from its memory (no copy of
+// our own). With a `crc` worker the checksum of each piece runs on it while the next piece is
+// written (io/crc_worker.h); the call returns when both are done.
+WrittenTensor write_tensor_data(const Tensor& host, WritableFile* out, CrcWorker* crc = nullptr);
 
 // Byte count a fixed-size tensor of `num_elements` must occupy, or -1 on overflow.
 int64_t fixed_size_bytes(DType dtype, int64_t num_elements);
