@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <queue>
 #include <set>
 
 #include "core/op_registry.h"
@@ -144,17 +145,18 @@ std::shared_ptr<Plan> Session::build_plan(const std::vector<Output>& fetches,
     for (int p : preds) { succ[p].push_back(static_cast<int>(i)); ++indegree[i]; }
   }
   std::vector<int> order;
-  std::vector<int> ready;
+  // The ready node of smallest id first (a min-heap: sorting the ready list at every pop made
+  // plans of graphs with thousands of independent nodes, e.g. initializers, quadratic).
+  std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
   std::vector<int> deg = indegree;
   for (size_t i = 0; i < needed.size(); ++i)
-    if (deg[i] == 0) ready.push_back(static_cast<int>(i));
+    if (deg[i] == 0) ready.push(static_cast<int>(i));
   while (!ready.empty()) {
-    std::sort(ready.begin(), ready.end(), std::greater<int>());
-    int i = ready.back();
-    ready.pop_back();
+    int i = ready.top();
+    ready.pop();
     order.push_back(i);
     for (int s : succ[i])
-      if (--deg[s] == 0) ready.push_back(s);
+      if (--deg[s] == 0) ready.push(s);
   }
   if (order.size() != needed.size()) {
     std::string names;

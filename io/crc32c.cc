@@ -2,7 +2,12 @@
 //
 // Both keep the running register in its "inverted" form (crc ^ ~0) while bytes are folded in,
 // which is what makes extend(value(A), B) == value(A‖B).
+#if KILN_HAVE_ISAL
+#include <isa-l/crc.h>
+#endif
 #include "io/crc32c.h"
+
+#include <algorithm>
 
 #include <array>
 #include <cstring>
@@ -224,7 +229,19 @@ uint32_t combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b) {
 }
 
 uint32_t extend(uint32_t crc, const void* data, size_t n) {
+#if KILN_HAVE_ISAL
+  // ISA-L's convention: crc32_iscsi(p, n, ~crc) == ~extend(crc, p, n); lengths are int.
+  const unsigned char* p = static_cast<const unsigned char*>(data);
+  while (n > 0) {
+    const size_t len = std::min<size_t>(n, size_t{1} << 30);
+    crc = ~crc32_iscsi(const_cast<unsigned char*>(p), static_cast<int>(len), ~crc);
+    p += len;
+    n -= len;
+  }
+  return crc;
+#else
   return kHaveHardware ? extend_hardware(crc, data, n) : extend_portable(crc, data, n);
+#endif
 }
 
 }  // namespace kiln::crc32c

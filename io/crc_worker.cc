@@ -1,5 +1,7 @@
 #include "io/crc_worker.h"
 
+#include <chrono>
+
 #include "io/crc32c.h"
 
 namespace kiln::io {
@@ -8,8 +10,25 @@ struct CrcWorker::Job {
   const void* data;
   size_t n;
   uint32_t crc = 0;
-  bool done = false;
+  std::atomic<bool> done{false};
 };
+
+namespace {
+
+// Spins until `ready()` or ~100 us have passed; true when ready.
+template <typename Ready>
+bool spin_until(Ready&& ready) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
+  for (int i = 0;; ++i) {
+    if (ready()) return true;
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() > until) return false;
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
+
+}  // namespace
 
 CrcWorker::~CrcWorker() {
   {
@@ -21,34 +40,44 @@ CrcWorker::~CrcWorker() {
 }
 
 CrcWorker::Ticket CrcWorker::submit(const void* data, size_t n) {
-  auto job = std::make_shared<Job>(Job{data, n});
+  auto job = std::make_shared<Job>();
+  job->data = data;
+  job->n = n;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
     queue_.push_back(job);
+    queued_.fetch_add(1, std::memory_order_release);
   }
   work_cv_.notify_one();
   return job;
 }
 
 uint32_t CrcWorker::wait(const Ticket& job) {
-  std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [&] { return job->done; });
+  if (!spin_until([&] { return job->done.load(std::memory_order_acquire); })) {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [&] { return job->done.load(std::memory_order_acquire); });
+  }
   return job->crc;
 }
 
 void CrcWorker::run() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty() && !stop_) {
+      lock.unlock();
+      spin_until([&] { return queued_.load(std::memory_order_acquire) > 0; });
+      lock.lock();
+      work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    }
     if (queue_.empty()) return;  // stop_ and nothing left
     Ticket job = queue_.front();
     queue_.pop_front();
+    queued_.fetch_sub(1, std::memory_order_relaxed);
     lock.unlock();
-    const uint32_t crc = crc32c::value(job->data, job->n);
+    job->crc = crc32c::value(job->data, job->n);
+    job->done.store(true, std::memory_order_release);
     lock.lock();
-    job->crc = crc;
-    job->done = true;
     done_cv_.notify_all();
   }
 }

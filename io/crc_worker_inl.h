@@ -36,9 +36,13 @@ uint32_t crc_beside(CrcWorker* worker, IoDirection direction, const char* p, siz
     lens[slot] = len;
     ++outstanding;
   };
+  // A read's last crc cannot overlap anything, so the last piece is kept small.
+  constexpr size_t kReadTail = 16 << 10;
   try {
     for (size_t done = 0; done < n;) {
-      const size_t len = std::min(piece, n - done);
+      const size_t rest = n - done;
+      size_t len = std::min(piece, rest);
+      if (direction == IoDirection::kRead && len == rest && rest > 2 * kReadTail) len = rest - kReadTail;
       if (direction == IoDirection::kWrite) {
         submit(done, len);  // the crc of these bytes runs while they are written
         io(done, len);

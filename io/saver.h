@@ -115,10 +115,25 @@
 //                                            Assign requires shapes of both tensors to match.
 //                                            lhs shape= [1,2] rhs shape= [2,3] ..." / "... expected
 //                                            dtype float32 does not equal original dtype ..."
-// restore() checks every variable (presence, dtype, shape) before it assigns any, so a failed
-// restore leaves the session's values untouched.
+// restore() checks every variable (presence, dtype, shape) before it assigns any, so such a
+// mismatch leaves the session's values untouched. Damage found while reading (a checksum, a
+// truncated data file: DataLossError) can stop a restore after some variables were assigned
+// (each variable is read and checked in full before it is assigned, never half).
 //
-// Not thread-safe: one thread uses a Saver at a time.
+// Streaming (issue 5; SaverOptions::io, CheckpointIoOptions): a save writes each device's
+// variables on a thread of its own (sharded: one data file per device, or shards_per_device
+// files per device), CPU tensors straight from their memory with their crc32c computed on a
+// helper thread beside the write, GPU tensors through the Saver's pinned staging buffers
+// (io/device_staging.h), so the host memory a save or restore of GPU state needs is the staging
+// pool plus the index, whatever the model size. A restore reads every device's variables
+// concurrently, straight into the variable's device memory.
+//
+// Asynchronous saves: save_async() (below) returns once the snapshot is taken; SaveHandle::wait()
+// returns the path or rethrows. The commit protocol above is unchanged: the state file names the
+// checkpoint only after its files are durable.
+//
+// Not thread-safe: one thread uses a Saver at a time (a save_async in flight runs on the
+// Saver's own background thread; every call that touches the history waits for it).
 #pragma once
 
 #include <cstdint>

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(cmake g++ make pkg-config libeigen3-dev googletest libgtest-dev libgmock-dev libbenchmark-dev
           libprotobuf-dev protobuf-compiler libleveldb-dev libsnappy-dev
-          libcli11-dev nlohmann-json3-dev)
+          libcli11-dev nlohmann-json3-dev libisal-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

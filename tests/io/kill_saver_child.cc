@@ -7,6 +7,9 @@
 //       variable to values(step, i), saves DIR/model-STEP (sharded over 3 logical CPUs,
 //       max_to_keep 3, recover_state so a restarted job keeps deleting old checkpoints) and
 //       prints STEP on its own line once save() has returned.
+//       With KILN_KILL_ASYNC=1 in the environment each save is a save_async(): right after it
+//       returns, the variables are overwritten (as training would), then the handle is waited
+//       for and STEP printed; the checkpoint must still hold values(step, i).
 //   kiln_kill_saver_child --check DIR MIN_STEP [--clean]
 //       What must hold after a kill, when MIN_STEP is the highest step known complete (printed
 //       by a child, or found by the previous check; 0: none yet): latest_checkpoint(DIR) exists
@@ -19,6 +22,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <set>
 #include <string>
@@ -173,6 +177,8 @@ int run(const std::string& dir, int64_t last_step) {
   k::Saver saver = make_saver(m);
   k::Session sess(m.g, k::SessionOptions{.cpu_devices = kDevices});
   sess.run(m.init);
+  const char* async_env = std::getenv("KILN_KILL_ASYNC");
+  const bool async = async_env && std::string(async_env) == "1";
   int64_t step = 1;
   if (auto latest = k::latest_checkpoint(dir)) {
     // Resume as a real job does; a checkpoint that does not hold what it should is fatal here.
@@ -186,7 +192,15 @@ int run(const std::string& dir, int64_t last_step) {
       sess.set_variable_value(m.vars[i].name(),
                               k::Tensor::from_vector(values(step, i), k::Shape{var_size(i)}));
     sess.set_variable_value("global_step", k::Tensor::of<int64_t>({step}, k::Shape{}));
-    saver.save(sess, dir + "/model", {.global_step = step});
+    if (async) {
+      k::SaveHandle h = saver.save_async(sess, dir + "/model", {.global_step = step});
+      for (int i = 0; i < kVars; ++i)  // training goes on while the files are written
+        sess.set_variable_value(m.vars[i].name(), k::Tensor::from_vector(
+                                                      values(step + 100000, i), k::Shape{var_size(i)}));
+      h.wait();
+    } else {
+      saver.save(sess, dir + "/model", {.global_step = step});
+    }
     std::printf("%lld\n", static_cast<long long>(step));
     std::fflush(stdout);
   }
