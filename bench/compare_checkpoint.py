@@ -37,7 +37,7 @@ def run_kiln(binary, cases, gpu):
         else:
             names += [f"BM_Save/MiB:{total}/tensor_KiB:{kib}/sync:{s}/" for s in (0, 1)]
             names += [f"BM_Restore/MiB:{total}/tensor_KiB:{kib}/"]
-    regex = "^(" + "|".join(n.replace("/", "\\/") for n in names) + ")"
+    regex = "^(" + "|".join(names) + ")"
     out = subprocess.run([binary, f"--benchmark_filter={regex}", "--benchmark_format=json"],
                          check=True, capture_output=True, text=True)
     results = {}

@@ -63,6 +63,7 @@ class CachingAllocator final : public Allocator {
     if (err == cudaErrorMemoryAllocation) {
       cudaGetLastError();  // clear the sticky-free error state and retry after emptying caches
       empty_cache();
+      set_device(ordinal_);  // empty_cache() visits every device's allocator
       err = cudaMalloc(&p, size);
     }
     if (err != cudaSuccess) {
@@ -234,7 +235,8 @@ Event create_event(int ordinal) {
   require_gpu(ordinal);
   set_device(ordinal);
   cudaEvent_t e = nullptr;
-  KILN_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  // Blocking sync: a thread waiting for a copy sleeps instead of spinning a core.
+  KILN_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming | cudaEventBlockingSync));
   return e;
 }
 

@@ -36,9 +36,10 @@ std::vector<PinnedBufferPool::Lease> PinnedBufferPool::acquire_many(int count) {
   if (count < 1 || count > capacity())
     throw InvalidArgumentError("acquire_many(" + std::to_string(count) + ") from a pool of " +
                                std::to_string(capacity()) + " buffers");
+  std::vector<Lease> out;
+  out.reserve(count);  // no allocation (which could throw) while the lock is held
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait(lock, [&] { return static_cast<int>(free_.size()) >= count; });
-  std::vector<Lease> out;
   for (int i = 0; i < count; ++i) {
     out.push_back(Lease(this, free_.back()));
     free_.pop_back();
@@ -56,7 +57,7 @@ void PinnedBufferPool::give_back(void* data) {
     std::lock_guard<std::mutex> lock(mu_);
     free_.push_back(data);
   }
-  cv_.notify_one();
+  cv_.notify_all();  // waiters may need different counts (acquire_many)
 }
 
 PinnedBufferPool::Lease& PinnedBufferPool::Lease::operator=(Lease&& o) noexcept {

@@ -27,17 +27,30 @@ class GpuCopyEngine final : public CopyEngine {
     recorded_.assign(events_.size(), false);
   }
   ~GpuCopyEngine() override {
-    // Nothing may still read or write memory its owner is about to reuse.
-    try {
-      gpu::synchronize(stream_);
-    } catch (...) {
+    // Nothing may still read or write memory its owner is about to reuse: wait for this
+    // engine's own copies (the io stream is shared by every writer of the device).
+    for (size_t s = 0; s < events_.size(); ++s) {
+      try {
+        if (recorded_[s]) gpu::synchronize_event(events_[s]);
+      } catch (...) {
+      }
     }
     release();
   }
 
   void copy(void* dst, const void* src, size_t n, int slot) override {
     gpu::copy_async(dst, src, n, ordinal_, stream_);
-    gpu::record_event(events_.at(slot), stream_);
+    try {
+      gpu::record_event(events_.at(slot), stream_);
+    } catch (...) {
+      // The copy is queued but no event tracks it: wait for it here, so that no staging buffer
+      // goes back to the pool while the copy may still touch it.
+      try {
+        gpu::synchronize(stream_);
+      } catch (...) {
+      }
+      throw;
+    }
     recorded_[slot] = true;
   }
   void wait(int slot) override {

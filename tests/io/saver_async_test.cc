@@ -7,6 +7,7 @@
 
 #include <chrono>
 
+#include "core/pinned_pool.h"
 #include "io/fault_file_system.h"
 #include "io/verify.h"
 #include "saver_test_util.h"
@@ -207,15 +208,25 @@ TEST(SaverAsync, GpuVariablesSnapshotOnTheDevice) {
     SlowFileSystem slow(io::posix_file_system(), std::chrono::milliseconds(2));
     SaverOptions o{.fs = &slow};
     o.io.snapshot_on_device = on_device;
-    o.io.staging_buffer_bytes = 256 << 10;  // many chunks
+    o.io.staging_buffer_bytes = (256 << 10) + 4096;  // many chunks, the last one short
     Saver saver(m.g, o);
+    Allocator* pinned = pinned_host_allocator();
+    pinned->reset_peak();
+    const int64_t pinned_before = pinned->stats().bytes_in_use;
     SaveHandle h = saver.save_async(sess, tmp.file("g"), {.global_step = 1});
+    // The snapshot went where it was asked to: spare GPU memory, or pinned host memory.
+    const int64_t pinned_used = pinned->stats().peak_bytes_in_use - pinned_before;
+    if (on_device)
+      EXPECT_EQ(pinned_used, 0);
+    else
+      EXPECT_GE(pinned_used, int64_t{4} << 20);
     int steps = 0;
     while (!h.done()) {
       sess.run(m.step);
       ++steps;
     }
     h.wait();
+    EXPECT_GT(steps, 0);
     const Tensor saved = io::CheckpointReader(tmp.file("g-1")).get_tensor("w");
     for (int64_t i = 0; i < saved.num_elements(); ++i) ASSERT_EQ(saved.data<float>()[i], 1.0f);
     EXPECT_EQ(first_value(sess.variable_value("w")), 1.0f + steps);

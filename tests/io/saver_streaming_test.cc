@@ -203,9 +203,13 @@ TEST(SaverStreamingGpu, SaveAndRestoreThroughBoundedStaging) {
   ScratchDir tmp;
   Graph g;
   std::vector<Variable> vars;
-  for (int i = 0; i < 3; ++i)  // 40 MiB each, on /gpu:0
-    vars.emplace_back(g, random_normal(g, {10 << 20}), "big" + std::to_string(i));
+  for (int i = 0; i < 3; ++i)  // 40 MiB each (and a short last chunk), on /gpu:0
+    vars.emplace_back(g, random_normal(g, {(10 << 20) + 123}), "big" + std::to_string(i));
   vars.emplace_back(g, random_normal(g, {1000}), "small");
+  {
+    auto scope = g.device("/cpu:0");  // a second device: the restore runs one thread per device
+    vars.emplace_back(g, random_normal(g, {5000}), "on_cpu");
+  }
   auto init = global_variables_initializer(g);
   Session sess(g);
   sess.run(init);
@@ -216,11 +220,15 @@ TEST(SaverStreamingGpu, SaveAndRestoreThroughBoundedStaging) {
   // The staging pool (2 x 4 MiB pinned, outside the host allocator) is all the host memory
   // the GPU tensors pass through; the host allocator must not see a tensor-sized block.
   Allocator* host = host_allocator();
+  Allocator* pinned = pinned_host_allocator();
   host->reset_peak();
+  pinned->reset_peak();
   int64_t before = host->stats().bytes_in_use;
+  const int64_t pinned_before = pinned->stats().bytes_in_use;
   const std::string p = saver.save(sess, tmp.file("g"));
   // No host copy of a 40 MiB tensor: only the index and small buffers (pinned pool apart).
   EXPECT_LT(host->stats().peak_bytes_in_use - before, int64_t{2} << 20);
+  EXPECT_EQ(pinned->stats().peak_bytes_in_use, pinned_before);
   EXPECT_NO_THROW(io::verify_checkpoint(p));
   // The file holds exactly the device values.
   io::CheckpointReader reader(p);
@@ -233,7 +241,7 @@ TEST(SaverStreamingGpu, SaveAndRestoreThroughBoundedStaging) {
   saver.restore(fresh, p);
   EXPECT_LT(host->stats().peak_bytes_in_use - before, int64_t{2} << 20);
   for (const auto& v : vars) {
-    EXPECT_FALSE(fresh.variable_value(v.name()).on_host());
+    EXPECT_EQ(fresh.variable_value(v.name()).on_host(), v.name() == "on_cpu");
     EXPECT_EQ(values(fresh, v), values(sess, v)) << v.name();
   }
 }
