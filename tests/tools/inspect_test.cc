@@ -187,7 +187,10 @@ TEST_F(KilnInspectWritten, JsonValuesExact) {
   // Without a value flag: names, dtypes and shapes only.
   r = run_kiln({"inspect", "--json", "--all-tensor-names", prefix_});
   ASSERT_EQ(r.status, 0) << r.err;
-  for (const auto& t : nlohmann::json::parse(r.out)["tensors"]) EXPECT_FALSE(t.contains("values"));
+  // Parsed into a named object first: a range-for over parse(...)["tensors"] would iterate a
+  // member of a temporary destroyed before the loop body runs (heap-use-after-free under ASan).
+  const nlohmann::json names_only = nlohmann::json::parse(r.out);
+  for (const auto& t : names_only.at("tensors")) EXPECT_FALSE(t.contains("values"));
 }
 
 TEST_F(KilnInspectWritten, PartitionedTensorShownWhole) {
