@@ -13,7 +13,8 @@
 // - Model: dense layers with ReLU, layer k's variables ("dense_k/kernel", "dense_k/bias") and
 //   forward ops on device k mod --devices (logical CPUs, or logical GPUs when a GPU is present).
 // - Checkpoints (with --checkpoint-dir): sharded saves (one data file per device) every
-//   --save-every steps and at the end, keeping --max-to-keep; on start the latest checkpoint is
+//   --save-every steps (Saver::save_async: training continues while they are written) and at
+//   the end (synchronous), keeping --max-to-keep; on start the latest checkpoint is
 //   restored (weights, optimizer slots, beta powers, global_step). Ctrl-C (SIGINT/SIGTERM) stops
 //   after the current step and saves a final checkpoint.
 // - Output: a progress line every --log-every steps (step, loss, batch accuracy, examples/s) and
@@ -240,9 +241,18 @@ int run(int argc, char** argv) {
   k::Tensor xb(k::float32, {batch, 2}), yb(k::int32, {batch});
   double last_loss = std::nan("");
   int64_t last_saved = step;
-  auto save = [&](int64_t at) {
-    if (!saver || at == last_saved) return;
-    saver->save(sess, prefix, {.global_step = at});
+  // Periodic checkpoints are asynchronous: training goes on while the files are written (the
+  // next save waits for the previous one and rethrows its failure). The final one is
+  // synchronous, so the program ends only once it is durable.
+  auto save = [&](int64_t at, bool final) {
+    if (!saver) return;
+    if (at != last_saved) {
+      if (final)
+        saver->save(sess, prefix, {.global_step = at});
+      else
+        saver->save_async(sess, prefix, {.global_step = at});
+    }
+    if (final) saver->wait_for_pending_save();
     last_saved = at;
   };
   auto t0 = std::chrono::steady_clock::now();
@@ -272,11 +282,11 @@ int run(int argc, char** argv) {
                   static_cast<double>(correct) / batch, (step - t0_step) * batch / std::max(secs, 1e-9));
       std::fflush(stdout);
     }
-    if (step % save_every == 0) save(step);
+    if (step % save_every == 0) save(step, /*final=*/false);
   }
   if (loss_file) std::fclose(loss_file);
   if (g_stop) std::cout << "interrupted at global_step " << step << "; saving a final checkpoint\n";
-  save(step);
+  save(step, /*final=*/true);
 
   // ---- test accuracy ----
   k::Tensor tx = k::Tensor::from_vector(test.x).reshaped(k::Shape{test.size(), 2});

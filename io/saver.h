@@ -345,7 +345,8 @@ class Saver {
   // failed and nobody called wait() on its handle, its error is thrown here (nothing new saved).
   SaveHandle save_async(Session& sess, const std::string& save_path,
                         const SaveOptions& options = {});
-  // Waits for the save in flight, if any (errors stay with its handle).
+  // Waits for the save in flight, if any; rethrows its failure if no SaveHandle::wait() has
+  // (the same rule as the next save).
   void wait_for_pending_save();
   // Restores every variable of the saver from the V2 or V1 checkpoint at `save_path`, copying
   // each value onto the variable's device. The variables need not be initialized.

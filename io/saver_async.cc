@@ -70,7 +70,7 @@ Saver::~Saver() {
   }
 }
 
-void Saver::wait_for_pending_save() { finish_in_flight(/*rethrow_unseen=*/false); }
+void Saver::wait_for_pending_save() { finish_in_flight(/*rethrow_unseen=*/true); }
 
 void Saver::finish_in_flight(bool rethrow_unseen) {
   async_.join();
