@@ -29,7 +29,7 @@ import time
 DEFAULT_CASES = "64:64,64:1024,256:64,256:1024,256:262144,1024:64,1024:1024,1024:262144,4096:262144"
 
 
-def run_kiln(binary, cases, gpu):
+def run_kiln(binary, cases, gpu, repetitions):
     names = []
     for total, kib in cases:
         if gpu:
@@ -38,13 +38,17 @@ def run_kiln(binary, cases, gpu):
             names += [f"BM_Save/MiB:{total}/tensor_KiB:{kib}/sync:{s}/" for s in (0, 1)]
             names += [f"BM_Restore/MiB:{total}/tensor_KiB:{kib}/"]
     regex = "^(" + "|".join(names) + ")"
-    out = subprocess.run([binary, f"--benchmark_filter={regex}", "--benchmark_format=json"],
+    # Medians of several repetitions: page-cache and VM noise moves single runs by 20% or more.
+    out = subprocess.run([binary, f"--benchmark_filter={regex}", "--benchmark_format=json",
+                          f"--benchmark_repetitions={repetitions}",
+                          "--benchmark_report_aggregates_only=true"],
                          check=True, capture_output=True, text=True)
     results = {}
     for b in json.loads(out.stdout)["benchmarks"]:
-        if b.get("error_occurred"):
+        if b.get("error_occurred") or b.get("aggregate_name", "median") != "median":
             continue
-        results[b["name"].split("/iterations")[0].split("/manual_time")[0]] = b
+        name = b.get("run_name", b["name"])
+        results[name.split("/iterations")[0].split("/manual_time")[0]] = b
     return results
 
 
@@ -95,11 +99,12 @@ def main():
     ap.add_argument("--dir", default=os.environ.get("KILN_BENCH_DIR", "/tmp"))
     ap.add_argument("--cases", default=DEFAULT_CASES)
     ap.add_argument("--gpu", action="store_true")
-    ap.add_argument("--repeats", type=int, default=3, help="best of N for torch/numpy")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="kiln: median of N benchmark repetitions; torch/numpy: best of N")
     args = ap.parse_args()
     cases = [tuple(int(x) for x in c.split(":")) for c in args.cases.split(",")]
 
-    kiln = run_kiln(os.path.join(args.bin, "bench_checkpoint"), cases, args.gpu)
+    kiln = run_kiln(os.path.join(args.bin, "bench_checkpoint"), cases, args.gpu, args.repeats)
     try:
         import numpy as np
     except ImportError:

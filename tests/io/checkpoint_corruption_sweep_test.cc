@@ -6,8 +6,8 @@
 //     index flipped with each single-bit mask and with 0xff;
 //   - the V1 checkpoint TensorFlow wrote (testdata/tf/v1_half_plus_two): every truncation, and
 //     every byte replaced by each of its 255 other values.
-// Each damaged copy is read through io::CheckpointReader (get_tensor of every key) and
-// io::verify_checkpoint. The only acceptable outcomes are
+// Each damaged copy is read through io::CheckpointReader (get_tensor and read_into of every key)
+// and io::verify_checkpoint. The only acceptable outcomes are
 //   - DataLossError from the reader, and a problem reported by the verifier, or
 //   - exactly the saved tensors, and no problem from the verifier, which is allowed only for a
 //     change no reader can see: in a table footer's zero padding, or a continuation bit on a
@@ -124,10 +124,25 @@ class DamageSweep {
     return reader;
   }
 
+  // Every tensor through get_tensor, and again through read_into (the restore path: straight
+  // into a caller's tensor, checksums on the crc worker); both must end alike.
   Outcome read_every_tensor(const std::string& what) {
-    return read_with(what, [](const CheckpointReader& reader, const std::string& name) {
-      return reader.get_tensor(name);
-    });
+    const Outcome by_value =
+        read_with(what, [](const CheckpointReader& reader, const std::string& name) {
+          return reader.get_tensor(name);
+        });
+    const Outcome into =
+        read_with(what, [](const CheckpointReader& reader, const std::string& name) {
+          Tensor dst(reader.dtype(name), reader.shape(name));
+          reader.read_into(name, dst);
+          return dst;
+        });
+    if (by_value == Outcome::kBug || into == Outcome::kBug) return Outcome::kBug;
+    if (by_value != into) {
+      bug(what + ": get_tensor and read_into disagree");
+      return Outcome::kBug;
+    }
+    return by_value;
   }
 
   // Opens the checkpoint and reads every tensor with `read(reader, name)`.
