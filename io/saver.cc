@@ -622,7 +622,7 @@ void Saver::restore(Session& sess, const std::string& save_path) {
   }
   std::mutex session_mu;  // the session is told about one variable at a time
   auto restore_device = [&](const DeviceSpec& spec, const std::vector<Item>& items) {
-    Device* device = devices[spec];
+    Device* device = devices.at(spec);  // at(): safe from several threads, operator[] is not
     const bool on_gpu = device->allocator()->kind() == MemoryKind::kGpu;
     for (const Item& item : items) {
       const Variable& var = *item.var;
