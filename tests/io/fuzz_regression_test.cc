@@ -11,6 +11,7 @@
 #include "io/crc32c.h"
 #include "io/mem_file_system.h"
 #include "io/table.h"
+#include "io_test_util.h"
 
 namespace kiln::io {
 namespace {
@@ -71,14 +72,12 @@ TEST(FuzzRegression, TableEntryLengthWrappingLevelDbCheckIsDataLoss) {
   fs.set_contents("P.index", bytes);
   fs.set_contents("P.data-00000-of-00001", "");
 
-  TableReader table(fs.new_random_access_file("P.index"), bytes.size());
-  auto it = table.new_iterator();
-  it->seek_to_first();
-  ASSERT_TRUE(it->valid());
-  EXPECT_TRUE(it->key().empty());
-  it->next();
-  ASSERT_TRUE(it->valid());
-  EXPECT_THROW((void)it->value(), DataLossError);
+  // Rejected when the table is opened, before LevelDB parses the block (since 2026-12-04: a
+  // second fuzz finding wrapped the same check inside LevelDB's own iterator, which appended a
+  // ~4 GB key; see io/table_check.cc check_data_block). TableReader::Iterator's own size check
+  // (the first fix) stays as a second line.
+  KILN_EXPECT_ERROR(TableReader(fs.new_random_access_file("P.index"), bytes.size()),
+                    DataLossError, "bad entry in data block");
 
   EXPECT_THROW(
       {
