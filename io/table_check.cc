@@ -68,15 +68,17 @@ std::string read_block(const RandomAccessFile& file, const Handle& h, bool verif
   return out;
 }
 
-// Walks a data block's entries: every length must fit in what is left of the block, computed in
-// 64 bits. LevelDB's own check adds two 32-bit lengths and can wrap, after which it appends a
-// ~4 GB key read past the block (a fuzz finding of 2026-12-04, inside LevelDB's Block::Iter, so
-// it must be caught before LevelDB parses the block).
-void check_data_block(const RandomAccessFile& file, const std::string& block) {
-  if (block.size() < 4) corrupt(file, "bad data block contents");
+// Walks a block's entries, calling on_entry(value, value_size) for each. Every length must fit in
+// what is left of the block, computed in 64 bits: LevelDB's own check adds two 32-bit lengths and
+// can wrap, after which it appends a ~4 GB key read past the block (a fuzz finding of 2026-12-04,
+// inside LevelDB's Block::Iter, so blocks are walked here before LevelDB parses them).
+template <typename OnEntry>
+void walk_block(const RandomAccessFile& file, const std::string& block, const char* what,
+                OnEntry&& on_entry) {
+  if (block.size() < 4) corrupt(file, std::string("bad ") + what + " block contents");
   const char* base = block.data();
   uint64_t restarts = decode_fixed32(base + block.size() - 4);
-  if (restarts > (block.size() - 4) / 4) corrupt(file, "bad data block contents");
+  if (restarts > (block.size() - 4) / 4) corrupt(file, std::string("bad ") + what + " block contents");
   const char* end = base + block.size() - 4 - 4 * restarts;
   const char* p = base;
   uint64_t last_key_size = 0;
@@ -87,44 +89,30 @@ void check_data_block(const RandomAccessFile& file, const std::string& block) {
     if (p) p = get_varint32(p, end, &value_size);
     if (p == nullptr || shared > last_key_size || unshared > uint64_t(end - p) ||
         value_size > uint64_t(end - p) - unshared)
-      corrupt(file, "bad entry in data block");
+      corrupt(file, std::string("bad entry in ") + what + " block");
+    on_entry(p + unshared, value_size);
     p += uint64_t{unshared} + value_size;
     last_key_size = uint64_t{shared} + unshared;
   }
 }
 
-// Walks the index block's entries and checks each data block handle and the data block itself.
-// (Reads every data block once more at open: small for .index files; for a V1 checkpoint, whose
-// tensor bytes live in the table, it doubles the reading, a price paid for not letting LevelDB
-// parse an unchecked block.)
+// Checks each data block handle of the index block and walks the data block itself. (Reads every
+// data block once more at open: small for .index files; for a V1 checkpoint, whose tensor bytes
+// live in the table, it doubles the reading, the price of never letting LevelDB parse an
+// unchecked block.)
 void check_index_block(const RandomAccessFile& file, const std::string& block, uint64_t limit) {
-  if (block.size() < 4) corrupt(file, "bad block contents");
-  const char* base = block.data();
-  uint64_t restarts = decode_fixed32(base + block.size() - 4);
-  if (restarts > (block.size() - 4) / 4) corrupt(file, "bad block contents");
-  const char* end = base + block.size() - 4 - 4 * restarts;
-  const char* p = base;
-  uint32_t last_key_size = 0;
-  while (p < end) {
-    uint32_t shared, unshared, value_size;
-    p = get_varint32(p, end, &shared);
-    if (p) p = get_varint32(p, end, &unshared);
-    if (p) p = get_varint32(p, end, &value_size);
-    if (p == nullptr || shared > last_key_size || unshared > uint64_t(end - p) ||
-        value_size > uint64_t(end - p) - unshared)
-      corrupt(file, "bad entry in index block");
-    p += unshared;
+  walk_block(file, block, "index", [&](const char* value, uint32_t value_size) {
     Handle h;
-    if (decode_handle(p, p + value_size, &h) == nullptr) corrupt(file, "bad entry in index block");
+    if (decode_handle(value, value + value_size, &h) == nullptr)
+      corrupt(file, "bad entry in index block");
     check_handle(file, h, limit, "data");
 #ifdef KILN_FUZZ_NO_TABLE_CHECKSUMS
-    check_data_block(file, read_block(file, h, /*verify_crc=*/false));
+    const std::string data = read_block(file, h, /*verify_crc=*/false);
 #else
-    check_data_block(file, read_block(file, h));
+    const std::string data = read_block(file, h);
 #endif
-    p += value_size;
-    last_key_size = shared + unshared;
-  }
+    walk_block(file, data, "data", [](const char*, uint32_t) {});
+  });
 }
 
 }  // namespace
