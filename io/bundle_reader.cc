@@ -15,6 +15,7 @@
 #include "io/crc_worker.h"
 #include "io/device_staging.h"
 #include "io/ordered_code.h"
+#include "io/parallel_read.h"
 #include "io/table.h"
 #include "io/tensor_data.h"
 #include "io/tensor_slice.h"
@@ -35,17 +36,20 @@ std::string shape_string(const std::vector<int64_t>& dims) {
 }
 
 // Checks an entry's dtype and shape before anything is allocated for it; returns the element
-// count.
-int64_t checked_num_elements(const BundleEntry& e, const std::string& where) {
+// count. `key` and `prefix` only name the tensor in errors (built only when one is thrown: a
+// restore of 16k small tensors must not format 16k strings).
+int64_t checked_num_elements(const BundleEntry& e, const std::string& key,
+                             const std::string& prefix) {
+  auto where = [&] { return "tensor " + key + " in " + prefix; };
   const int dtype = static_cast<int>(e.dtype);
-  if (dtype == 0) throw DataLossError("Invalid dtype DT_INVALID for " + where);
+  if (dtype == 0) throw DataLossError("Invalid dtype DT_INVALID for " + where());
   if (!dtype_is_valid(dtype))
     throw UnimplementedError("Unsupported dtype " + std::to_string(dtype) + " (TF DataType) of " +
-                             where);
+                             where());
   int64_t n = 1;
   for (int64_t d : e.shape) {
     if (d < 0 || (d > 0 && n > (int64_t{1} << 62) / d))
-      throw DataLossError("Invalid tensor shape: " + shape_string(e.shape) + " for " + where);
+      throw DataLossError("Invalid tensor shape: " + shape_string(e.shape) + " for " + where());
     n *= d;
   }
   return n;
@@ -68,7 +72,12 @@ constexpr size_t kStagingChunk = 8 << 20;
 struct Located {
   const DataFile* data = nullptr;
   uint64_t offset = 0, size = 0;
-  std::string context;  // prefix of checksum errors
+  int shard = 0;
+  // The prefix of checksum errors (made only for an error).
+  std::string context(const std::string& prefix, const std::string& key) const {
+    return "TensorBundle at " + prefix + " shard " + std::to_string(shard) + " (" +
+           std::to_string(size) + " bytes), tensor " + key + " in " + data->file->name() + ": ";
+  }
 };
 
 }  // namespace
@@ -206,10 +215,10 @@ uint32_t read_and_checksum(const DataFile& data, uint64_t offset, uint64_t size,
 struct BundleReaderAccess {
   static Located locate(BundleReader::Rep& r, const std::string& key, const BundleEntry& e,
                         int64_t n) {
-    const std::string where = "tensor " + key + " in " + r.prefix;
+    auto where = [&] { return "tensor " + key + " in " + r.prefix; };
     if (e.shard_id < 0 || e.shard_id >= r.header.num_shards)
       throw DataLossError("Invalid shard_id " + std::to_string(e.shard_id) + " (bundle has " +
-                          std::to_string(r.header.num_shards) + " shards) for " + where);
+                          std::to_string(r.header.num_shards) + " shards) for " + where());
     const bool is_string = e.dtype == DType::kString;
     int64_t expected = is_string ? -1 : fixed_size_bytes(e.dtype, n);
     bool size_ok = e.offset >= 0 && e.size >= 0;
@@ -232,27 +241,25 @@ struct BundleReaderAccess {
     loc.data = &data;
     loc.offset = offset;
     loc.size = size;
-    loc.context = "TensorBundle at " + r.prefix + " shard " + std::to_string(e.shard_id) + " (" +
-                  std::to_string(size) + " bytes), tensor " + key + " in " + data.file->name() +
-                  ": ";
+    loc.shard = e.shard_id;
     return loc;
   }
 };
 
 Tensor BundleReader::read(const std::string& key, const BundleEntry& e) const {
   Rep& r = *rep_;
-  const int64_t n = checked_num_elements(e, "tensor " + key + " in " + r.prefix);
+  const int64_t n = checked_num_elements(e, key, r.prefix);
   if (!e.slices.empty()) return read_slice(key, e, full_slice(static_cast<int>(e.shape.size())));
   const Located loc = BundleReaderAccess::locate(r, key, e, n);
   Tensor out(e.dtype, Shape(e.shape));
   if (e.dtype == DType::kString) {
     std::string bytes = loc.data->file->read(loc.offset, loc.size);
-    decode_string_data(bytes, e.masked_crc32c, &out, loc.context);
+    decode_string_data(bytes, e.masked_crc32c, &out, loc.context(r.prefix, key));
     return out;
   }
   const uint32_t actual =
       read_and_checksum(*loc.data, loc.offset, loc.size, static_cast<char*>(out.raw_data()), &r.crc);
-  if (crc32c::mask(actual) != e.masked_crc32c) checksum_mismatch(loc.context, e.masked_crc32c, actual);
+  if (crc32c::mask(actual) != e.masked_crc32c) checksum_mismatch(loc.context(r.prefix, key), e.masked_crc32c, actual);
   return out;
 }
 
@@ -267,7 +274,7 @@ void BundleReader::lookup_into(const std::string& key, Tensor& dst,
         "lookup_into " + key + ": the checkpoint holds " + dtype_tf_name(e.dtype) + " " +
         shape_string(e.shape) + " but the destination tensor is " + dtype_tf_name(dst.dtype()) +
         " " + shape_string(dst.shape().dims()) + " (" + r.prefix + ")");
-  const int64_t n = checked_num_elements(e, "tensor " + key + " in " + r.prefix);
+  const int64_t n = checked_num_elements(e, key, r.prefix);
   const bool to_host = dst.on_host();
 
   // Strings and partitioned tensors are assembled on the host first.
@@ -295,7 +302,7 @@ void BundleReader::lookup_into(const std::string& key, Tensor& dst,
     const uint32_t actual =
         read_and_checksum(*loc.data, loc.offset, loc.size, static_cast<char*>(dst.raw_data()), &r.crc);
     if (crc32c::mask(actual) != e.masked_crc32c)
-      checksum_mismatch(loc.context, e.masked_crc32c, actual);
+      checksum_mismatch(loc.context(r.prefix, key), e.masked_crc32c, actual);
     return;
   }
 
@@ -305,7 +312,62 @@ void BundleReader::lookup_into(const std::string& key, Tensor& dst,
   auto engine = gpu_copy_engine(dst, pool.capacity());
   const uint32_t crc = stream_from_file(*loc.data->file, loc.offset, static_cast<size_t>(loc.size),
                                         static_cast<char*>(dst.raw_data()), *engine, pool, &r.crc);
-  if (crc32c::mask(crc) != e.masked_crc32c) checksum_mismatch(loc.context, e.masked_crc32c, crc);
+  if (crc32c::mask(crc) != e.masked_crc32c) checksum_mismatch(loc.context(r.prefix, key), e.masked_crc32c, crc);
+}
+
+void BundleReader::lookup_each(const std::vector<std::string>& keys, int threads,
+                               const std::function<void(size_t, Tensor&&)>& done,
+                               Allocator* allocator, DeviceSpec device) const {
+  Rep& r = *rep_;
+  struct Planned {
+    size_t key;
+    BundleEntry entry;
+  };
+  // Every entry is checked before any byte is read (a missing key or a bad entry fails the call
+  // with nothing delivered).
+  std::vector<Planned> planned;
+  std::vector<RangeRead> ranges;
+  std::vector<std::pair<size_t, BundleEntry>> on_host;  // strings and partitioned tensors
+  planned.reserve(keys.size());
+  ranges.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    BundleEntry e = entry(keys[i]);
+    const int64_t n = checked_num_elements(e, keys[i], r.prefix);
+    if (e.dtype == DType::kString || !e.slices.empty()) {
+      on_host.emplace_back(i, std::move(e));
+      continue;
+    }
+    const Located loc = BundleReaderAccess::locate(r, keys[i], e, n);
+    ranges.push_back({loc.data->file.get(), loc.offset, loc.size});
+    planned.push_back({i, std::move(e)});
+  }
+  for (auto& [i, e] : on_host) done(i, read(keys[i], e));
+
+  std::vector<Tensor> tensors(ranges.size());
+  ParallelReadOptions options;
+  options.threads = std::max(threads, 1);
+  options.sub_piece_bytes = kHostChunk;
+  read_ranges_in_parallel(
+      ranges, options,
+      {.destination =
+           [&](size_t j) {
+             const BundleEntry& e = planned[j].entry;
+             tensors[j] = allocator ? Tensor(e.dtype, Shape(e.shape), allocator, device)
+                                    : Tensor(e.dtype, Shape(e.shape));
+             return static_cast<char*>(tensors[j].raw_data());
+           },
+       .finished =
+           [&](size_t j, uint32_t crc) {
+             const BundleEntry& e = planned[j].entry;
+             const size_t key = planned[j].key;
+             if (crc32c::mask(crc) != e.masked_crc32c) {
+               tensors[j] = Tensor();  // give the memory back now
+               const int64_t n = checked_num_elements(e, keys[key], r.prefix);
+               checksum_mismatch(BundleReaderAccess::locate(r, keys[key], e, n).context(r.prefix, keys[key]),
+                                 e.masked_crc32c, crc);
+             }
+             done(key, std::move(tensors[j]));
+           }});
 }
 
 Tensor BundleReader::lookup_slice(const std::string& name, const TensorSlice& slice) const {
@@ -316,7 +378,7 @@ Tensor BundleReader::lookup_slice(const std::string& name, const TensorSlice& sl
     return assemble_slice(name, e.dtype, e.shape, {full_slice(static_cast<int>(e.shape.size()))},
                           slice, [&](size_t) { return whole; });
   }
-  checked_num_elements(e, "tensor " + name + " in " + rep_->prefix);
+  checked_num_elements(e, name, rep_->prefix);
   return read_slice(name, e, slice);
 }
 

@@ -66,6 +66,18 @@ class BundleReader {
   // gpu::copy_host_to_device; the call returns once the bytes are on the device and the crc has
   // been checked over all pieces. On any error dst's contents are unspecified.
   void lookup_into(const std::string& key, Tensor& dst, PinnedBufferPool* staging = nullptr) const;
+  // Reads the tensors `keys` into new host tensors (from `allocator` for `device`; null:
+  // host_allocator()) on
+  // up to `threads` threads, the caller's among them; a large tensor is split over several
+  // (io/parallel_read.h). done(i, tensor) is called once per key with the checked tensor as soon
+  // as it is read, on any of those threads and possibly concurrently (the caller synchronizes).
+  // At most `threads` tensors are being read at once, so the memory beyond what done() keeps is
+  // at most `threads` tensors. Every entry is checked before any byte is read; a read or
+  // checksum error stops the call (the error of the first failing key is thrown once every
+  // thread has stopped), and the keys delivered to done() before it stay delivered.
+  void lookup_each(const std::vector<std::string>& keys, int threads,
+                   const std::function<void(size_t, Tensor&&)>& done,
+                   Allocator* allocator = nullptr, DeviceSpec device = {}) const;
   // Reads and checks the tensor an entry (from entry() or for_each) describes.
   Tensor read(const std::string& key, const BundleEntry& entry) const;
   // The part `slice` (io/tensor_slice.h) of the tensor `name`, stored whole or partitioned.

@@ -113,6 +113,22 @@ void CheckpointReader::read_into(const std::string& name, Tensor& dst,
   }
 }
 
+void CheckpointReader::read_each(const std::vector<std::string>& names, int threads,
+                                 const std::function<void(size_t, Tensor&&)>& done,
+                                 Allocator* allocator, DeviceSpec device) const {
+  for (const std::string& name : names) rep_->info(name);  // NotFoundError before any read
+  if (is_v2()) return rep_->v2->lookup_each(names, threads, done, allocator, device);
+  for (size_t i = 0; i < names.size(); ++i) {
+    Tensor host = rep_->v1->lookup(names[i]);
+    if (allocator && host.dtype() != DType::kString && allocator != host.allocator()) {
+      Tensor t(host.dtype(), host.shape(), allocator, device);
+      if (host.bytes() > 0) std::memcpy(t.raw_data(), host.raw_data(), host.bytes());
+      host = std::move(t);
+    }
+    done(i, std::move(host));
+  }
+}
+
 Tensor CheckpointReader::get_slice(const std::string& name, const TensorSlice& slice) const {
   rep_->info(name);
   return is_v2() ? rep_->v2->lookup_slice(name, slice) : rep_->v1->lookup_slice(name, slice);

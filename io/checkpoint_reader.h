@@ -24,6 +24,7 @@
 // Thread-safe: all methods are const and may run concurrently.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -64,6 +65,15 @@ class CheckpointReader {
   // tensor in host memory; V1 and partitioned tensors are assembled on the host and copied.
   // Checksums are checked before it returns (DataLossError); on error dst is unspecified.
   void read_into(const std::string& name, Tensor& dst, PinnedBufferPool* staging = nullptr) const;
+  // Reads the tensors `names` into new host tensors (from `allocator`, a host allocator, for
+  // `device`; null: host_allocator()) and hands each to done(i, tensor) once read and checked.
+  // V2: on up to `threads` threads, large tensors split over several, done() called on any of
+  // them and possibly concurrently (BundleReader::lookup_each); V1: one tensor at a time on the
+  // caller's thread. Every name is looked up before any read (NotFoundError); on a read or
+  // checksum error the tensors already handed to done() stay handed.
+  void read_each(const std::vector<std::string>& names, int threads,
+                 const std::function<void(size_t, Tensor&&)>& done, Allocator* allocator = nullptr,
+                 DeviceSpec device = {}) const;
   // A sub-slice of a tensor (stored whole or partitioned). InvalidArgumentError when `slice` does
   // not fit the tensor's shape; NotFoundError "Does not have sufficient slices for partitioned
   // tensor NAME ..." when the stored slices do not cover it. See io/tensor_slice.h for specs.

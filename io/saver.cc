@@ -25,6 +25,7 @@
 #include "io/checkpoint_state.h"
 #include "io/merge_bundles.h"
 #include "io/meta_graph.h"
+#include "io/parallel_read.h"
 #include "io/saver_graph.h"
 
 namespace kiln {
@@ -605,10 +606,12 @@ void Saver::restore(Session& sess, const std::string& save_path) {
                                  " (variable " + var.name() + ", checkpoint key " + name + ")");
   }
   // Each device's variables are read on a thread of their own (every device's data is read
-  // concurrently), one variable at a time per device, straight into memory of the variable's
-  // device: a GPU variable through the Saver's pinned staging buffers, so a restore onto a GPU
-  // never holds the checkpoint in host memory. Extra memory: per device, the variable being read
-  // (it becomes the variable's buffer) and, for a GPU, the staging buffers.
+  // concurrently), straight into memory of the variable's device, each handed to the session as
+  // soon as it is read and checked (its old value freed then). CPU variables: by
+  // `io.restore_threads` threads sharing the tensors and splitting large ones
+  // (CheckpointReader::read_each), so the extra memory is at most that many variables. GPU
+  // variables: one at a time through the Saver's pinned staging buffers, so a restore onto a
+  // GPU never holds the checkpoint in host memory (extra: one variable and the staging buffers).
   struct Item {
     std::string name;
     const Variable* var;
@@ -620,15 +623,30 @@ void Saver::restore(Session& sess, const std::string& save_path) {
     by_device[d.spec()].push_back({name, &var});
     devices[d.spec()] = &d;
   }
+  const int read_threads = options_.restore_sequentially ? 1
+                      : options_.io.restore_threads > 0 ? options_.io.restore_threads
+                                                        : io::default_read_threads();
   std::mutex session_mu;  // the session is told about one variable at a time
+  auto adopt = [&](const Variable& var, Tensor value) {
+    Shape shape = var.shape();
+    if (shape.fully_defined() && !(value.shape() == shape)) value = value.reshaped(shape);
+    std::lock_guard<std::mutex> lock(session_mu);
+    sess.adopt_variable_value(var.name(), std::move(value));
+  };
   auto restore_device = [&](const DeviceSpec& spec, const std::vector<Item>& items) {
     Device* device = devices.at(spec);  // at(): safe from several threads, operator[] is not
-    const bool on_gpu = device->allocator()->kind() == MemoryKind::kGpu;
-    for (const Item& item : items) {
-      const Variable& var = *item.var;
-      Tensor value;
-      try {
-        if (on_gpu && reader.dtype(item.name) != DType::kString) {
+    try {
+      if (device->allocator()->kind() != MemoryKind::kGpu) {
+        std::vector<std::string> names;
+        for (const Item& item : items) names.push_back(item.name);
+        reader.read_each(names, read_threads,
+                         [&](size_t i, Tensor&& value) { adopt(*items[i].var, std::move(value)); },
+                         device->allocator(), device->spec());
+        return;
+      }
+      for (const Item& item : items) {
+        Tensor value;
+        if (reader.dtype(item.name) != DType::kString) {
           {
             std::lock_guard<std::mutex> lock(session_mu);
             value = Tensor(reader.dtype(item.name), reader.shape(item.name), device->allocator(),
@@ -638,13 +656,10 @@ void Saver::restore(Session& sess, const std::string& save_path) {
         } else {
           value = reader.get_tensor(item.name);
         }
-      } catch (const NotFoundError& e) {
-        throw NotFoundError(std::string(kMissingKeyHelp) + e.what());
+        adopt(*item.var, std::move(value));
       }
-      Shape shape = var.shape();
-      if (shape.fully_defined() && !(value.shape() == shape)) value = value.reshaped(shape);
-      std::lock_guard<std::mutex> lock(session_mu);
-      sess.adopt_variable_value(var.name(), std::move(value));
+    } catch (const NotFoundError& e) {
+      throw NotFoundError(std::string(kMissingKeyHelp) + e.what());
     }
   };
   if (by_device.size() == 1 || !reader.is_v2()) {  // (the V1 reader is read by one thread)

@@ -227,6 +227,10 @@ struct CheckpointIoOptions {
   // killed process still loses nothing and readers never see a torn file, but after a machine
   // crash (power loss) the newest checkpoints may be missing or incomplete.
   bool sync = true;
+  // Threads a restore reads CPU variables with (they share the tensors and split large ones,
+  // io/parallel_read.h); the extra host memory a restore needs is at most this many variables.
+  // 0: the hardware's threads, at most 8. restore_sequentially=true means 1.
+  int restore_threads = 0;
   // Write data files with O_DIRECT where the file system allows it, else the ordinary way.
   bool direct_io = false;
   // save_async: snapshot GPU variables into spare device memory (a device-to-device copy) when
@@ -245,9 +249,10 @@ struct SaverOptions {
   double keep_checkpoint_every_n_hours = 10000.0;
   // TF's name scope for the saver's ops; kept for the SaverDef (MetaGraph export).
   std::string name = "save";
-  // Restore one variable at a time. kiln always does: each tensor is read, placed and the next
-  // one read only after it, so the memory beyond the variables peaks at the largest variable
-  // (tested). The flag is kept for TF parity.
+  // Restore one variable at a time: each tensor is read, placed and the next one read only after
+  // it, so the memory beyond the variables peaks at the largest variable (tested). Without it
+  // kiln still places each variable as soon as it is read, but reads io.restore_threads of them
+  // at once (TF instead reads every tensor before assigning any).
   bool restore_sequentially = false;
   // Collect the variables on build() instead of in the constructor (var_list must be unset).
   bool defer_build = false;
