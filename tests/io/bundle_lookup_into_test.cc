@@ -1,9 +1,12 @@
 // BundleReader::lookup_into: reading an entry straight into a caller's tensor on the host or on
-// a GPU, with every checksum still checked; and the preloaded index answering lookups.
+// a GPU, with every checksum still checked; lookup_each (many keys on several threads); and the
+// preloaded index answering lookups.
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <mutex>
 #include <random>
+#include <set>
 
 #include "core/errors.h"
 #include "core/gpu.h"
@@ -96,6 +99,68 @@ TEST_F(LookupInto, CorruptionIsDetectedInEveryChunk) {
     Tensor dst(DType::kFloat, big_.shape());
     KILN_EXPECT_ERROR(reader.lookup_into("big", dst), DataLossError, "Checksum does not match");
     KILN_EXPECT_ERROR(reader.lookup("big"), DataLossError, "Checksum does not match");
+  }
+  fs_.set_contents(data, bytes);
+}
+
+// lookup_each: every key, read on several threads (the 19 MiB tensor split over them), equals
+// lookup(); strings, partitioned and empty tensors included; done() once per key.
+TEST_F(LookupInto, LookupEachDeliversEveryKeyOnce) {
+  BundleReader reader("b", &fs_);
+  const std::vector<std::string> keys{"big", "strings", "small", "empty", "part"};
+  for (int threads : {1, 2, 5}) {
+    std::mutex mu;
+    std::vector<Tensor> got(keys.size());
+    std::vector<int> calls(keys.size(), 0);
+    reader.lookup_each(keys, threads, [&](size_t i, Tensor&& t) {
+      std::lock_guard<std::mutex> lock(mu);
+      ++calls[i];
+      got[i] = std::move(t);
+    });
+    for (size_t i = 0; i < keys.size(); ++i) {
+      SCOPED_TRACE(keys[i] + " threads " + std::to_string(threads));
+      EXPECT_EQ(calls[i], 1);
+      const Tensor expected = reader.lookup(keys[i]);
+      ASSERT_TRUE(got[i].valid());
+      EXPECT_EQ(got[i].shape(), expected.shape());
+      if (expected.dtype() == DType::kString)
+        EXPECT_EQ(got[i].to_vector<std::string>(), expected.to_vector<std::string>());
+      else
+        EXPECT_TRUE(same_bytes(got[i], expected));
+    }
+  }
+}
+
+TEST_F(LookupInto, LookupEachChecksEveryKeyBeforeReading) {
+  BundleReader reader("b", &fs_);
+  int calls = 0;
+  KILN_EXPECT_ERROR(reader.lookup_each({"small", "nope", "big"}, 2,
+                                       [&](size_t, Tensor&&) { ++calls; }),
+                    NotFoundError, "Key nope not found in checkpoint");
+  EXPECT_EQ(calls, 0);
+}
+
+// A flipped byte anywhere in the big tensor (whichever thread reads that piece) is a
+// DataLossError naming it; the other keys may have been delivered, "big" never is.
+TEST_F(LookupInto, LookupEachDetectsCorruptionInAnyPiece) {
+  const std::string data = data_filename("b", 0, 1);
+  const std::string bytes = fs_.get_contents(data);
+  const BundleEntry e = BundleReader("b", &fs_).entry("big");
+  const size_t first = static_cast<size_t>(e.offset), last = first + e.size - 1;
+  for (size_t at : {first, first + (9 << 20) + 5, last}) {
+    std::string damaged = bytes;
+    damaged[at] ^= 0x10;
+    fs_.set_contents(data, damaged);
+    BundleReader reader("b", &fs_);
+    std::mutex mu;
+    std::set<size_t> delivered;
+    KILN_EXPECT_ERROR(reader.lookup_each({"small", "big", "empty"}, 3,
+                                         [&](size_t i, Tensor&&) {
+                                           std::lock_guard<std::mutex> lock(mu);
+                                           delivered.insert(i);
+                                         }),
+                      DataLossError, "tensor big in");
+    EXPECT_EQ(delivered.count(1), 0u);
   }
   fs_.set_contents(data, bytes);
 }

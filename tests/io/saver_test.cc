@@ -590,5 +590,36 @@ TEST(Saver, RestorePeakMemoryIsTheLargestVariable) {
   }
 }
 
+// Without restore_sequentially, CPU variables are read by io.restore_threads threads and each
+// placed as soon as it is read: the memory beyond the variables is at most that many of them.
+TEST(Saver, ThreadedRestorePeakMemoryIsAtMostThreadsVariables) {
+  ScratchDir tmp;
+  Graph g;
+  const std::vector<int64_t> sizes_mib{1, 6, 2, 4, 3, 5};
+  int64_t largest = 0, second = 0;
+  for (size_t i = 0; i < sizes_mib.size(); ++i) {
+    Variable(g, random_uniform(g, {sizes_mib[i] * (1 << 20) / 4}), "v" + std::to_string(i));
+  }
+  std::vector<int64_t> sorted = sizes_mib;
+  std::sort(sorted.rbegin(), sorted.rend());
+  largest = sorted[0] << 20;
+  second = sorted[1] << 20;
+  SaverOptions o;
+  o.io.restore_threads = 2;
+  Saver saver(g, o);
+  Session sess(g);
+  sess.run(global_variables_initializer(g));
+  std::string path = saver.save(sess, tmp.file("m"));
+  const std::vector<float> saved_v1 = sess.variable_value("v1").to_vector<float>();
+
+  Allocator* host = host_allocator();
+  const int64_t slack = 256 << 10;
+  int64_t before = host->stats().bytes_in_use;
+  host->reset_peak();
+  saver.restore(sess, path);
+  EXPECT_LE(host->stats().peak_bytes_in_use - before, largest + second + slack);
+  EXPECT_EQ(sess.variable_value("v1").to_vector<float>(), saved_v1);
+}
+
 }  // namespace
 }  // namespace kiln
