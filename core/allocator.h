@@ -20,6 +20,7 @@ enum class MemoryKind { kHost, kGpu };
 struct AllocatorStats {
   int64_t bytes_in_use = 0;
   int64_t peak_bytes_in_use = 0;
+  int64_t bytes_cached = 0;  // freed blocks kept for reuse (host allocator; 0 where not kept)
 };
 
 class Allocator {
@@ -39,6 +40,10 @@ class Allocator {
   virtual AllocatorStats stats() const { return {}; }
   // Starts a new peak measurement at the current usage.
   virtual void reset_peak() {}
+  // Gives the freed blocks kept for reuse back to the system (as torch.cuda.empty_cache()): for
+  // a program about to need the memory elsewhere, or a benchmark of work into memory the
+  // process does not hold. The host allocator does; the others keep their blocks for now.
+  virtual void release_cached() {}
 };
 
 // The process-wide host allocator (64-byte aligned, thread-safe).
