@@ -1,8 +1,5 @@
 #include "io/saver.h"
 
-#include <fnmatch.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
@@ -15,27 +12,24 @@
 #include <mutex>
 #include <random>
 #include <set>
-#include <string_view>
 #include <thread>
 
 #include "core/errors.h"
 #include "core/pinned_pool.h"
-#include "io/bundle_writer.h"
-#include "io/checkpoint_reader.h"
 #include "io/checkpoint_state.h"
-#include "io/merge_bundles.h"
 #include "io/meta_graph.h"
-#include "io/parallel_read.h"
+#include "io/saver_files.h"
 #include "io/saver_graph.h"
 
 namespace kiln {
 
-namespace {
+using io::basename_of;
+using io::checkpoint_mtime;
+using io::delete_checkpoint_files;
+using io::in_directory;
+using io::remove_save_leftovers;
 
-std::string basename_of(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
+namespace {
 
 std::string random_hex32() {
   std::random_device rd;
@@ -47,145 +41,6 @@ std::string random_hex32() {
   return buf;
 }
 
-std::string shard_name(const std::string& prefix, int i, int n) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "-%05d-of-%05d", i, n);
-  return prefix + buf;
-}
-
-// Modification time in seconds of P.index, else of P; nullopt when neither exists (POSIX only).
-std::optional<double> checkpoint_mtime(const std::string& prefix) {
-  for (const std::string& p : {prefix + ".index", prefix}) {
-    struct stat st;
-    if (::stat(p.c_str(), &st) == 0)
-      return static_cast<double>(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec * 1e-9;
-  }
-  return std::nullopt;
-}
-
-// Deletes what is left of a dropped checkpoint: P.index first (when that fails, nothing else,
-// so the checkpoint stays complete), then P.data-?????-of-????? and P.meta. Returns true when no
-// file of P is left. Errors are swallowed (TF ignores failed deletions of old checkpoints).
-bool delete_checkpoint_files(io::FileSystem* fs, const std::string& prefix) {
-  remove_checkpoint(prefix, fs);  // V2 (index first) or V1 files
-  const std::string dir = io::dirname(prefix);
-  const std::string pattern = basename_of(prefix) + ".data-?????" "-of-?????";
-  auto remaining = [&] {
-    std::vector<std::string> out;
-    if (fs->exists(prefix + ".index")) return std::vector<std::string>{prefix + ".index"};
-    try {
-      for (const std::string& name : fs->list_dir(dir))
-        if (fnmatch(pattern.c_str(), name.c_str(), FNM_PATHNAME) == 0)
-          out.push_back(io::join_path(dir, name));
-    } catch (const Error&) {
-    }
-    if (fs->exists(prefix + ".meta")) out.push_back(prefix + ".meta");
-    return out;
-  };
-  std::vector<std::string> left = remaining();
-  if (left.empty()) return true;
-  if (left.size() == 1 && left[0] == prefix + ".index") return false;
-  for (const std::string& f : left) {  // no index: data files (and the meta) of a dropped one
-    try {
-      fs->delete_file(f);
-    } catch (const Error&) {
-    }
-  }
-  return remaining().empty();
-}
-
-// True when `path`'s parent is `dir`, lexically ("a/../b/x" is in "b", not in "a").
-bool in_directory(const std::string& path, const std::string& dir) {
-  namespace stdfs = std::filesystem;
-  auto norm = [](const std::string& p) {
-    std::string s = stdfs::path(p.empty() ? "." : p).lexically_normal().string();
-    while (s.size() > 1 && s.back() == '/') s.pop_back();
-    return s.empty() ? std::string(".") : s;
-  };
-  return norm(io::dirname(norm(path))) == norm(dir);
-}
-
-// ---- Leftovers of crashed saves (see "Commit protocol" in saver.h) ----
-
-bool all_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-bool is_lower_hex32(std::string_view s) {
-  return s.size() == 32 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
-// "<base>.index" or "<base>.data-<5+ digits>-of-<5+ digits>", base not empty: a bundle file name.
-bool is_bundle_file_name(std::string_view name) {
-  constexpr std::string_view kIndex = ".index";
-  if (name.size() > kIndex.size() && name.ends_with(kIndex)) return true;
-  size_t data = name.rfind(".data-");
-  if (data == std::string_view::npos || data == 0) return false;
-  std::string_view shard = name.substr(data + 6);
-  size_t of = shard.find("-of-");
-  if (of == std::string_view::npos) return false;
-  std::string_view i = shard.substr(0, of), n = shard.substr(of + 4);
-  return i.size() >= 5 && n.size() >= 5 && all_digits(i) && all_digits(n);
-}
-
-// BundleWriter's and merge_bundles' temporary names: "<bundle file name>.tempstate<digits>".
-bool is_bundle_temp_name(std::string_view name) {
-  size_t t = name.rfind(".tempstate");
-  return t != std::string_view::npos && all_digits(name.substr(t + 10)) &&
-         is_bundle_file_name(name.substr(0, t));
-}
-
-// write_file_atomically's temporary names ("<file>.tmp<digits>") of the files a Saver writes
-// with it: the state file (`latest_filename`, or TF's default "checkpoint") and "<P>.<suffix>"
-// meta graphs.
-bool is_atomic_temp_name(std::string_view name, const std::string& latest_filename,
-                         const std::string& meta_suffix) {
-  size_t t = name.rfind(".tmp");
-  if (t == std::string_view::npos || !all_digits(name.substr(t + 4))) return false;
-  std::string_view target = name.substr(0, t);
-  if (target == latest_filename || target == io::kCheckpointStateFilename) return true;
-  const std::string meta = "." + meta_suffix;
-  return !meta_suffix.empty() && target.size() > meta.size() && target.ends_with(meta);
-}
-
-// A sharded save's temp directory: "<prefix basename>_temp_<32 lowercase hex>" (kiln's and TF's).
-bool is_sharded_temp_dir_name(std::string_view name) {
-  size_t t = name.rfind("_temp_");
-  return t != std::string_view::npos && t > 0 && is_lower_hex32(name.substr(t + 6));
-}
-
-// Removes, best effort, what a save killed half way leaves in `dir`: temporary bundle files,
-// temporary state/meta files, and sharded temp directories with the shard files in them (only
-// entries named "part-..." as the sharded writer names them; a directory holding anything else
-// is kept). Nothing else is touched: committed checkpoints, and data files without an index
-// (a merge killed between its data renames and its index rename) stay, because the name of such
-// a data file cannot be told apart from one whose index is being written right now.
-// Errors are swallowed: a leftover that cannot be removed must not fail the save.
-void remove_save_leftovers(io::FileSystem* fs, const std::string& dir,
-                           const std::string& latest_filename, const std::string& meta_suffix) {
-  std::vector<std::string> names;
-  try {
-    names = fs->list_dir(dir);
-  } catch (const Error&) {
-    return;
-  }
-  for (const std::string& name : names) {
-    const std::string path = io::join_path(dir, name);
-    try {
-      if (is_bundle_temp_name(name) || is_atomic_temp_name(name, latest_filename, meta_suffix)) {
-        fs->delete_file(path);
-      } else if (is_sharded_temp_dir_name(name)) {
-        for (const std::string& f : fs->list_dir(path))  // throws for a plain file: kept
-          if (f.rfind("part-", 0) == 0) fs->delete_file(io::join_path(path, f));
-        fs->delete_dir(path);  // fails, and keeps it, when anything else is inside
-      }
-    } catch (const Error&) {
-    }
-  }
-}
-
 // Saves in flight in this process, any directory. The leftover sweep runs only when none is,
 // under this mutex, so it never deletes the temporary files of another Saver of this process.
 std::mutex& saves_mutex() {
@@ -193,15 +48,6 @@ std::mutex& saves_mutex() {
   return mu;
 }
 int saves_in_flight = 0;  // guarded by saves_mutex()
-
-const char kMissingKeyHelp[] =
-    "Restoring from checkpoint failed. This is most likely due to a Variable name or other graph "
-    "key that is missing from the checkpoint. Please ensure that you have not altered the graph "
-    "expected based on the checkpoint. Original error:\n\n";
-const char kMismatchHelp[] =
-    "Restoring from checkpoint failed. This is most likely due to a mismatch between the current "
-    "graph and the graph from the checkpoint. Please ensure that you have not altered the graph "
-    "expected based on the checkpoint. Original error:\n\n";
 
 }  // namespace
 
@@ -290,118 +136,6 @@ void Saver::build() {
   }
   next_checkpoint_time_ = now() + options_.keep_checkpoint_every_n_hours * 3600.0;
   built_ = true;
-}
-
-PinnedBufferPool* Saver::staging_pool(const std::string& key) {
-  std::lock_guard<std::mutex> lock(*staging_mu_);
-  auto& pool = staging_[key];
-  if (!pool) {
-    const CheckpointIoOptions& io = options_.io;
-    if (io.staging_buffers < 1 || io.staging_buffer_bytes < 4096)
-      throw InvalidArgumentError("CheckpointIoOptions: staging_buffers must be >= 1 and "
-                                 "staging_buffer_bytes >= 4096, got " +
-                                 std::to_string(io.staging_buffers) + " x " +
-                                 std::to_string(io.staging_buffer_bytes));
-    pool = std::make_unique<PinnedBufferPool>(io.staging_buffer_bytes, io.staging_buffers);
-  }
-  return pool.get();
-}
-
-void Saver::write_group(const std::vector<const SnapshotTensor*>& tensors,
-                        const std::string& prefix, PinnedBufferPool* staging) {
-  io::BundleWriterOptions wo;
-  wo.fs = fs_;
-  wo.sync = options_.io.sync;
-  wo.direct_io = options_.io.direct_io;
-  wo.staging = staging;
-  io::BundleWriter writer(prefix, wo);
-  for (const SnapshotTensor* t : tensors) writer.add(t->name, t->value);
-  writer.finish();
-}
-
-void Saver::write_checkpoint(const Snapshot& snapshot, const std::string& prefix) {
-  const int per_device = options_.io.shards_per_device;
-  if (per_device < 1 || per_device > 1024)
-    throw InvalidArgumentError("CheckpointIoOptions.shards_per_device must be in [1, 1024], got " +
-                               std::to_string(per_device));
-  auto needs_staging = [](const std::vector<const SnapshotTensor*>& ts) {
-    for (const SnapshotTensor* t : ts)
-      if (!t->value.on_host()) return true;
-    return false;
-  };
-  // Groups: one per device when sharded (devices in ascending order, as TF sorts them), else
-  // one for everything; each split into `per_device` parts of about equal bytes.
-  std::map<DeviceSpec, std::vector<const SnapshotTensor*>> by_device;
-  for (const SnapshotTensor& t : snapshot.tensors)
-    by_device[options_.sharded ? t.device : DeviceSpec()].push_back(&t);
-  if (!options_.sharded && per_device == 1) {
-    const auto& all = by_device.begin()->second;
-    write_group(all, prefix, needs_staging(all) ? staging_pool("all") : nullptr);
-    return;
-  }
-  struct Part {
-    std::vector<const SnapshotTensor*> tensors;
-    uint64_t bytes = 0;
-    std::string staging_key;
-  };
-  std::vector<Part> parts;
-  for (auto& [device, tensors] : by_device) {
-    const size_t first = parts.size();
-    for (int j = 0; j < per_device; ++j)
-      parts.push_back({{}, 0, device.to_string() + "#" + std::to_string(j)});
-    // Largest first into the lightest part: a near-even split of the bytes.
-    std::vector<const SnapshotTensor*> sorted = tensors;
-    std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
-      return a->value.bytes() > b->value.bytes();
-    });
-    for (const SnapshotTensor* t : sorted) {
-      Part* lightest = &parts[first];
-      for (size_t i = first; i < parts.size(); ++i)
-        if (parts[i].bytes < lightest->bytes) lightest = &parts[i];
-      lightest->tensors.push_back(t);
-      lightest->bytes += t->value.bytes();
-    }
-  }
-  const int n = static_cast<int>(parts.size());
-  const std::string temp_dir = prefix + temp_suffix_;
-  const std::string part_prefix = io::join_path(temp_dir, "part");
-  std::vector<std::string> prefixes;
-  for (int i = 0; i < n; ++i) prefixes.push_back(shard_name(part_prefix, i, n));
-
-  auto cleanup = [&] {
-    try {
-      if (!fs_->exists(temp_dir)) return;
-      for (const auto& f : fs_->list_dir(temp_dir)) fs_->delete_file(io::join_path(temp_dir, f));
-      fs_->delete_dir(temp_dir);
-    } catch (const Error&) {
-    }
-  };
-  try {
-    fs_->create_dir(temp_dir);
-    std::vector<PinnedBufferPool*> pools(n, nullptr);
-    for (int i = 0; i < n; ++i)
-      if (needs_staging(parts[i].tensors)) pools[i] = staging_pool(parts[i].staging_key);
-    // One writer thread per part: every device's data files are written concurrently.
-    std::vector<std::exception_ptr> errors(n);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < n; ++i) {
-      threads.emplace_back([&, i] {
-        try {
-          write_group(parts[i].tensors, prefixes[i], pools[i]);
-        } catch (...) {
-          errors[i] = std::current_exception();
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    for (auto& e : errors)
-      if (e) std::rethrow_exception(e);
-    io::merge_bundles(fs_, prefixes, prefix);
-  } catch (...) {
-    cleanup();
-    throw;
-  }
-  cleanup();
 }
 
 std::optional<Saver::PendingSave> Saver::prepare_save(Session& sess, const std::string& save_path,
@@ -572,116 +306,6 @@ void Saver::retry_failed_deletions(const std::string& saved) {
     if (!live && !delete_checkpoint_files(fs_, p)) still.push_back(p);
   }
   undeleted_ = std::move(still);
-}
-
-void Saver::restore(Session& sess, const std::string& save_path) {
-  if (empty_) return;
-  if (!built_)
-    throw FailedPreconditionError(
-        "`build()` should be called before restore if defer_build==True");
-  if (save_path.empty()) throw InvalidArgumentError("Can't load save_path when it is None.");
-  if (!io::checkpoint_exists(save_path, fs_))
-    throw InvalidArgumentError("The passed save_path is not a valid checkpoint: " + save_path);
-
-  io::CheckpointReader reader(save_path, fs_);
-  // Check every variable before assigning any.
-  for (const auto& [name, var] : vars_) {
-    if (!reader.has_tensor(name))
-      throw NotFoundError(std::string(kMissingKeyHelp) + "Key " + name +
-                          " not found in checkpoint");
-    DType stored = reader.dtype(name);
-    if (stored != var.dtype())
-      throw InvalidArgumentError(std::string(kMismatchHelp) + "tensor_name = " + name +
-                                 "; expected dtype " + dtype_name(var.dtype()) +
-                                 " does not equal original dtype " + dtype_name(stored));
-    Shape stored_shape = reader.shape(name);
-    Shape shape = var.shape();
-    bool same = shape.compatible_with(stored_shape);
-    bool reshapeable = options_.reshape && !shape.unknown_rank() && shape.fully_defined() &&
-                       shape.num_elements() == stored_shape.num_elements();
-    if (!same && !reshapeable)
-      throw InvalidArgumentError(std::string(kMismatchHelp) +
-                                 "Assign requires shapes of both tensors to match. lhs shape= " +
-                                 shape.to_string() + " rhs shape= " + stored_shape.to_string() +
-                                 " (variable " + var.name() + ", checkpoint key " + name + ")");
-  }
-  // Each device's variables are read on a thread of their own (every device's data is read
-  // concurrently), straight into memory of the variable's device, each handed to the session as
-  // soon as it is read and checked (its old value freed then). CPU variables: by
-  // `io.restore_threads` threads sharing the tensors and splitting large ones
-  // (CheckpointReader::read_each), so the extra memory is at most that many variables. GPU
-  // variables: one at a time through the Saver's pinned staging buffers, so a restore onto a
-  // GPU never holds the checkpoint in host memory (extra: one variable and the staging buffers).
-  struct Item {
-    std::string name;
-    const Variable* var;
-  };
-  std::map<DeviceSpec, std::vector<Item>> by_device;
-  std::map<DeviceSpec, Device*> devices;
-  for (const auto& [name, var] : vars_) {
-    Device& d = sess.device_for(var.op().node);
-    by_device[d.spec()].push_back({name, &var});
-    devices[d.spec()] = &d;
-  }
-  const int read_threads = options_.restore_sequentially ? 1
-                      : options_.io.restore_threads > 0 ? options_.io.restore_threads
-                                                        : io::default_read_threads();
-  std::mutex session_mu;  // the session is told about one variable at a time
-  auto adopt = [&](const Variable& var, Tensor value) {
-    Shape shape = var.shape();
-    if (shape.fully_defined() && !(value.shape() == shape)) value = value.reshaped(shape);
-    std::lock_guard<std::mutex> lock(session_mu);
-    sess.adopt_variable_value(var.name(), std::move(value));
-  };
-  auto restore_device = [&](const DeviceSpec& spec, const std::vector<Item>& items) {
-    Device* device = devices.at(spec);  // at(): safe from several threads, operator[] is not
-    try {
-      if (device->allocator()->kind() != MemoryKind::kGpu) {
-        std::vector<std::string> names;
-        for (const Item& item : items) names.push_back(item.name);
-        reader.read_each(names, read_threads,
-                         [&](size_t i, Tensor&& value) { adopt(*items[i].var, std::move(value)); },
-                         device->allocator(), device->spec());
-        return;
-      }
-      for (const Item& item : items) {
-        Tensor value;
-        if (reader.dtype(item.name) != DType::kString) {
-          {
-            std::lock_guard<std::mutex> lock(session_mu);
-            value = Tensor(reader.dtype(item.name), reader.shape(item.name), device->allocator(),
-                           device->spec());
-          }
-          reader.read_into(item.name, value, staging_pool(spec.to_string()));
-        } else {
-          value = reader.get_tensor(item.name);
-        }
-        adopt(*item.var, std::move(value));
-      }
-    } catch (const NotFoundError& e) {
-      throw NotFoundError(std::string(kMissingKeyHelp) + e.what());
-    }
-  };
-  if (by_device.size() == 1 || !reader.is_v2()) {  // (the V1 reader is read by one thread)
-    for (const auto& [spec, items] : by_device) restore_device(spec, items);
-    return;
-  }
-  std::vector<std::exception_ptr> errors(by_device.size());
-  std::vector<std::thread> threads;
-  size_t i = 0;
-  for (const auto& [spec, items] : by_device) {
-    threads.emplace_back([&, i, spec_ptr = &spec, items_ptr = &items] {
-      try {
-        restore_device(*spec_ptr, *items_ptr);
-      } catch (...) {
-        errors[i] = std::current_exception();
-      }
-    });
-    ++i;
-  }
-  for (auto& t : threads) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
 }
 
 std::vector<std::string> Saver::last_checkpoints() const {
