@@ -61,6 +61,8 @@ class Session {
   // The device `node` runs on in this session (placing it if needed).
   Device& device_for(const Node* node);
 
+  // The variable methods below may be called from several threads at once, and during run()
+  // (each locks the variable it touches; save_async and the threaded restore rely on it).
   // A variable's current value; FailedPreconditionError when uninitialized, NotFoundError when
   // `name` is not a variable of the graph.
   Tensor variable_value(const std::string& name);

@@ -86,11 +86,13 @@ void Saver::restore(Session& sess, const std::string& save_path) {
   const int read_threads = options_.restore_sequentially ? 1
                       : options_.io.restore_threads > 0 ? options_.io.restore_threads
                                                         : io::default_read_threads();
-  std::mutex session_mu;  // the session is told about one variable at a time
+  std::mutex session_mu;  // GPU tensors are allocated one at a time (see below)
+  // Session's variable methods lock what they touch (core/session.h), so the read threads hand
+  // over their variables without a lock of ours: with a lock here, the hand-over of many small
+  // tensors was serial and the reading threads queued on it.
   auto adopt = [&](const Variable& var, Tensor value) {
     Shape shape = var.shape();
     if (shape.fully_defined() && !(value.shape() == shape)) value = value.reshaped(shape);
-    std::lock_guard<std::mutex> lock(session_mu);
     sess.adopt_variable_value(var.name(), std::move(value));
   };
   auto restore_device = [&](const DeviceSpec& spec, const std::vector<Item>& items) {

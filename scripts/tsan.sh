@@ -12,5 +12,10 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPI
 cmake --build "$build" -j"$jobs" --target kiln_core_tests kiln_io_tests
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
 export KILN_TESTDATA="${KILN_TESTDATA:-$root/../shared/testdata}"
+# Without arguments the MetaGraph import tests (MetaGraph.*, Hostile.*) are left out: under
+# ThreadSanitizer, Debian's libprotobuf (not instrumented) crashes inside its text-format parser
+# on map fields (SEGV in RepeatedPtrFieldBase::Clear, single-threaded code; the same tests pass
+# in the plain and the ASan builds). They hold no threads of kiln's.
+if [[ $# -eq 0 ]]; then set -- --gtest_filter='-Hostile.*:MetaGraph.*'; fi
 "$build/bin/kiln_core_tests" "$@"
 "$build/bin/kiln_io_tests" "$@"
