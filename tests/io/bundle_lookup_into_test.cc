@@ -48,6 +48,25 @@ class LookupInto : public ::testing::Test {
     writer.finish();
   }
 
+  // Runs `check` on a reader of the bundle with one byte of "big" flipped: its first byte, one
+  // 9 MiB in (a later piece/chunk), its last byte; the file is restored afterwards.
+  template <typename Check>
+  void with_big_damaged(Check&& check) {
+    const std::string data = data_filename("b", 0, 1);
+    const std::string bytes = fs_.get_contents(data);
+    const BundleEntry e = BundleReader("b", &fs_).entry("big");
+    const size_t first = static_cast<size_t>(e.offset), last = first + e.size - 1;
+    for (size_t at : {first, first + (9 << 20) + 5, last}) {
+      SCOPED_TRACE("flipped byte at " + std::to_string(at));
+      std::string damaged = bytes;
+      damaged[at] ^= 0x10;
+      fs_.set_contents(data, damaged);
+      BundleReader reader("b", &fs_);
+      check(reader);
+    }
+    fs_.set_contents(data, bytes);
+  }
+
   MemFileSystem fs_;
   Tensor small_ = random_floats(37, 1);
   Tensor big_ = random_floats((19 << 20) / 4 + 3, 2);
@@ -87,20 +106,11 @@ TEST_F(LookupInto, MismatchedDTypeOrShapeNamesKeyAndShapes) {
 }
 
 TEST_F(LookupInto, CorruptionIsDetectedInEveryChunk) {
-  const std::string data = data_filename("b", 0, 1);
-  std::string bytes = fs_.get_contents(data);
-  const BundleEntry e = BundleReader("b", &fs_).entry("big");
-  const size_t first = static_cast<size_t>(e.offset), last = first + e.size - 1;
-  for (size_t at : {first, first + (9 << 20) + 5, last}) {
-    std::string damaged = bytes;
-    damaged[at] ^= 0x10;
-    fs_.set_contents(data, damaged);
-    BundleReader reader("b", &fs_);
+  with_big_damaged([&](BundleReader& reader) {
     Tensor dst(DType::kFloat, big_.shape());
     KILN_EXPECT_ERROR(reader.lookup_into("big", dst), DataLossError, "Checksum does not match");
     KILN_EXPECT_ERROR(reader.lookup("big"), DataLossError, "Checksum does not match");
-  }
-  fs_.set_contents(data, bytes);
+  });
 }
 
 // lookup_each: every key, read on several threads (the 19 MiB tensor split over them), equals
@@ -143,15 +153,7 @@ TEST_F(LookupInto, LookupEachChecksEveryKeyBeforeReading) {
 // A flipped byte anywhere in the big tensor (whichever thread reads that piece) is a
 // DataLossError naming it; the other keys may have been delivered, "big" never is.
 TEST_F(LookupInto, LookupEachDetectsCorruptionInAnyPiece) {
-  const std::string data = data_filename("b", 0, 1);
-  const std::string bytes = fs_.get_contents(data);
-  const BundleEntry e = BundleReader("b", &fs_).entry("big");
-  const size_t first = static_cast<size_t>(e.offset), last = first + e.size - 1;
-  for (size_t at : {first, first + (9 << 20) + 5, last}) {
-    std::string damaged = bytes;
-    damaged[at] ^= 0x10;
-    fs_.set_contents(data, damaged);
-    BundleReader reader("b", &fs_);
+  with_big_damaged([&](BundleReader& reader) {
     std::mutex mu;
     std::set<size_t> delivered;
     KILN_EXPECT_ERROR(reader.lookup_each({"small", "big", "empty"}, 3,
@@ -161,8 +163,7 @@ TEST_F(LookupInto, LookupEachDetectsCorruptionInAnyPiece) {
                                          }),
                       DataLossError, "tensor big in");
     EXPECT_EQ(delivered.count(1), 0u);
-  }
-  fs_.set_contents(data, bytes);
+  });
 }
 
 TEST_F(LookupInto, GpuDestination) {
