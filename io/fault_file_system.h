@@ -50,6 +50,9 @@ class FaultInjectingFileSystem final : public FileSystem {
   void delete_dir(const std::string& path) override;
   bool exists(const std::string& path) override { return base_->exists(path); }
   uint64_t file_size(const std::string& path) override { return base_->file_size(path); }
+  std::optional<double> status_change_time(const std::string& path) override {
+    return base_->status_change_time(path);
+  }
   void create_dir(const std::string& path) override;
   std::vector<std::string> list_dir(const std::string& path) override {
     return base_->list_dir(path);

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -105,6 +106,15 @@ class FileSystem {
   virtual std::vector<std::string> list_dir(const std::string& path) = 0;
   // Makes the directory's entries (creations, renames) durable.
   virtual void sync_dir(const std::string& path) = 0;
+  // Seconds since the epoch of the entry's last status change (POSIX ctime: set by the rename
+  // that put a file in place and by any metadata change; copy tools cannot set it back, unlike
+  // the mtime `cp -p`/`rsync -a` preserve). nullopt when the file system keeps none or the entry
+  // is missing. The Saver's leftover sweep deletes an index-less data file only when this says
+  // it has been in place long enough; where it is nullopt the file is kept.
+  virtual std::optional<double> status_change_time(const std::string& path) {
+    (void)path;
+    return std::nullopt;
+  }
 };
 
 // The process-wide POSIX file system (never null, never deleted).

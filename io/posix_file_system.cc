@@ -213,6 +213,11 @@ class PosixFileSystem final : public FileSystem {
     if (S_ISDIR(st.st_mode)) throw_errno("stat", path, EISDIR);
     return static_cast<uint64_t>(st.st_size);
   }
+  std::optional<double> status_change_time(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+    return static_cast<double>(st.st_ctim.tv_sec) + st.st_ctim.tv_nsec * 1e-9;
+  }
   void create_dir(const std::string& path) override {
     if (::mkdir(path.c_str(), 0755) == 0) return;
     int err = errno;

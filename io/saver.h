@@ -27,9 +27,14 @@
 //            (io::write_file_atomically's temporary files of the state file and the .meta),
 //        <name>_temp_<32 lowercase hex>/ (a sharded save's temp directory, TF's naming too):
 //            its "part-*" entries, then the directory; a directory holding anything else stays.
-//      Nothing else is ever deleted by the sweep. Data files without an index (a merge killed
-//      between renaming the data files and renaming the index) are not swept: their names are
-//      final names; the next save of the same step overwrites them.
+//        <name>.data-NNNNN-of-NNNNN without <name>.index, once its status-change time (the
+//            rename that put it in place) is 10 minutes old: an orphan of a merge killed between
+//            its data and index renames, or of a deletion killed after the index went. The age
+//            spares a writer that does not take kiln's lock (TensorFlow renames data before
+//            index); where the file system keeps no change time it stays.
+//      Nothing else is ever deleted by the sweep: not a committed checkpoint, even one no state
+//      file lists (a keep_checkpoint_every_n_hours one, or a save with write_state=false, looks
+//      the same as one whose retention was killed before its deletion).
 //      The sweep runs only when no other save is in flight in DIR: none in this process (a
 //      process-wide count under a mutex; the sweep itself holds the mutex) and none in another
 //      process: every save holds a shared advisory lock on DIR itself (io::DirectoryLock:

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string_view>
@@ -133,28 +134,49 @@ bool is_sharded_temp_dir_name(std::string_view name) {
   return t != std::string_view::npos && t > 0 && is_lower_hex32(name.substr(t + 6));
 }
 
+// "<P>.data-NNNNN-of-MMMMM" where "<P>.index" is not among `names` (sorted).
+bool is_orphan_data_file_name(std::string_view name, const std::vector<std::string>& names) {
+  constexpr std::string_view kIndex = ".index";
+  if (name.ends_with(kIndex) || !is_bundle_file_name(name)) return false;
+  const std::string index = std::string(name.substr(0, name.rfind(".data-"))) + ".index";
+  return !std::binary_search(names.begin(), names.end(), index);
+}
+
 }  // namespace
 
 // Removes, best effort, what a save killed half way leaves in `dir`: temporary bundle files,
-// temporary state/meta files, and sharded temp directories with the shard files in them (only
+// temporary state/meta files, sharded temp directories with the shard files in them (only
 // entries named "part-..." as the sharded writer names them; a directory holding anything else
-// is kept). Nothing else is touched: committed checkpoints, and data files without an index
-// (a merge killed between its data renames and its index rename) stay, because the name of such
-// a data file cannot be told apart from one whose index is being written right now.
+// is kept), and data files "<P>.data-NNNNN-of-MMMMM" without a "<P>.index" whose status-change
+// time (the rename that put them in place) is at least `orphan_min_age_seconds` old: what a
+// merge killed between its data renames and its index rename, or a deletion killed after the
+// index went, leaves. The age is what tells such a file from one whose index is being written
+// right now by a writer that does not take kiln's directory lock (TensorFlow renames data files
+// before the index, milliseconds apart); where the file system keeps no such time, nothing is
+// deleted. Committed checkpoints are never touched (not even ones no state file lists: a
+// keep_checkpoint_every_n_hours checkpoint, or a save with write_state=false, looks the same).
 // Errors are swallowed: a leftover that cannot be removed must not fail the save.
 void remove_save_leftovers(io::FileSystem* fs, const std::string& dir,
-                           const std::string& latest_filename, const std::string& meta_suffix) {
+                           const std::string& latest_filename, const std::string& meta_suffix,
+                           double orphan_min_age_seconds) {
   std::vector<std::string> names;
   try {
     names = fs->list_dir(dir);
   } catch (const Error&) {
     return;
   }
+  std::vector<std::string> sorted = names;  // list_dir sorts; a wrapper file system might not
+  std::sort(sorted.begin(), sorted.end());
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   for (const std::string& name : names) {
     const std::string path = io::join_path(dir, name);
     try {
       if (is_bundle_temp_name(name) || is_atomic_temp_name(name, latest_filename, meta_suffix)) {
         fs->delete_file(path);
+      } else if (is_orphan_data_file_name(name, sorted)) {
+        const std::optional<double> changed = fs->status_change_time(path);
+        if (changed && now - *changed >= orphan_min_age_seconds) fs->delete_file(path);
       } else if (is_sharded_temp_dir_name(name)) {
         for (const std::string& f : fs->list_dir(path))  // throws for a plain file: kept
           if (f.rfind("part-", 0) == 0) fs->delete_file(io::join_path(path, f));

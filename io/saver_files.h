@@ -21,10 +21,17 @@ std::optional<double> checkpoint_mtime(const std::string& prefix);
 bool delete_checkpoint_files(FileSystem* fs, const std::string& prefix);
 // True when `path`'s parent is `dir`, lexically ("a/../b/x" is in "b", not in "a").
 bool in_directory(const std::string& path, const std::string& dir);
+// How long an index-less data file must have been in place before the sweep takes it for an
+// orphan (see remove_save_leftovers): far above the milliseconds between a writer's data and
+// index renames, and above modest clock skew of a network file system.
+constexpr double kOrphanDataMinAgeSeconds = 600;
 // Removes, best effort, what a save killed half way leaves in `dir` (temporary bundle, state
-// and meta files; sharded temp directories). Committed checkpoints are never touched; see the
-// definition for exactly what is and is not removed.
+// and meta files; sharded temp directories; data files whose index never came or was deleted,
+// once they are `orphan_min_age_seconds` old). Committed checkpoints are never touched; see the
+// definition for exactly what is and is not removed. REQUIRES: no save into `dir` in flight
+// (the caller holds the directory lock exclusively).
 void remove_save_leftovers(FileSystem* fs, const std::string& dir,
-                           const std::string& latest_filename, const std::string& meta_suffix);
+                           const std::string& latest_filename, const std::string& meta_suffix,
+                           double orphan_min_age_seconds = kOrphanDataMinAgeSeconds);
 
 }  // namespace kiln::io

@@ -11,6 +11,7 @@
 #include "io/checkpoint_reader.h"
 #include "io/fault_file_system.h"
 #include "io/mem_file_system.h"
+#include "io/saver_files.h"
 #include "io_test_util.h"
 #include "kiln/kiln.h"
 #include "saver_test_util.h"
@@ -186,6 +187,45 @@ TEST(SaverLeftovers, SweepSparesTemporaryFilesOfASaveInFlight) {
     outer.restore(fresh, "/ck/m-1");
     EXPECT_EQ(values(fresh, m.v2), (std::vector<float>{1, 2, 3, 4, 5, 6}));
   }
+}
+
+// Data files whose index is missing (a merge killed between its data and index renames, a
+// deletion killed after the index went) are removed once they have been in place long enough;
+// young ones (an index possibly on its way from a writer that does not take kiln's lock), data
+// files with their index, and everything on a file system that keeps no change time, stay.
+TEST(SaverLeftovers, OrphanDataFilesGoOnceOldEnough) {
+  ScratchDir tmp;
+  TwoVars m;
+  Session sess(m.g);
+  sess.run(m.init);
+  Saver saver(m.g);
+  const std::string kept = saver.save(sess, tmp.file("model"), {.global_step = 1});
+  auto touch = [&](const std::string& name) { std::ofstream(tmp.file(name)) << "x"; };
+  touch("model-0.data-00000-of-00002");  // both shards of a checkpoint whose index never came
+  touch("model-0.data-00001-of-00002");
+  touch("other.data-00000-of-00001");    // and one whose deletion stopped after the index
+  touch("model-0.data-0-of-2");          // not a bundle data file name: never touched
+  const std::vector<std::string> before = listing(tmp.path());
+
+  io::remove_save_leftovers(io::posix_file_system(), tmp.path(), "checkpoint", "meta");
+  EXPECT_EQ(listing(tmp.path()), before) << "fresh index-less data files must stay";
+
+  io::MemFileSystem mem;  // keeps no change time: nothing can be known to be old
+  mem.create_dir("/d");
+  mem.set_contents("/d/x.data-00000-of-00001", "x");
+  io::remove_save_leftovers(&mem, "/d", "checkpoint", "meta", /*orphan_min_age_seconds=*/0);
+  EXPECT_TRUE(mem.exists("/d/x.data-00000-of-00001"));
+
+  io::remove_save_leftovers(io::posix_file_system(), tmp.path(), "checkpoint", "meta",
+                            /*orphan_min_age_seconds=*/0);
+  EXPECT_EQ(listing(tmp.path()),
+            (std::vector<std::string>{"checkpoint", "model-0.data-0-of-2",
+                                      "model-1.data-00000-of-00001", "model-1.index",
+                                      "model-1.meta"}));
+  Session restored(m.g);
+  saver.restore(restored, kept);  // the committed checkpoint is whole
+  EXPECT_EQ(restored.variable_value("v2").to_vector<float>(),
+            sess.variable_value("v2").to_vector<float>());
 }
 
 }  // namespace

@@ -31,6 +31,9 @@ class SlowFileSystem final : public FileSystem {
   void delete_dir(const std::string& path) override { base_->delete_dir(path); }
   bool exists(const std::string& path) override { return base_->exists(path); }
   uint64_t file_size(const std::string& path) override { return base_->file_size(path); }
+  std::optional<double> status_change_time(const std::string& path) override {
+    return base_->status_change_time(path);
+  }
   void create_dir(const std::string& path) override { base_->create_dir(path); }
   std::vector<std::string> list_dir(const std::string& path) override {
     return base_->list_dir(path);
