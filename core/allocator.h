@@ -42,7 +42,9 @@ class Allocator {
   virtual void reset_peak() {}
   // Gives the freed blocks kept for reuse back to the system (as torch.cuda.empty_cache()): for
   // a program about to need the memory elsewhere, or a benchmark of work into memory the
-  // process does not hold. The host allocator does; the others keep their blocks for now.
+  // process does not hold. The host allocator (its blocks of 1 MiB and up; smaller ones are
+  // malloc's), the GPU caching allocators (after a sync of their stream) and the pinned host
+  // allocator do; allocators that keep nothing do nothing.
   virtual void release_cached() {}
 };
 

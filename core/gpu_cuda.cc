@@ -89,7 +89,7 @@ class CachingAllocator final : public Allocator {
     update_stats(-static_cast<int64_t>(size), static_cast<int64_t>(size), 0, 0);
   }
 
-  void release_cached() {
+  void release_cached() override {
     std::lock_guard<std::mutex> lock(mu_);
     if (free_.empty()) return;
     set_device(ordinal_);

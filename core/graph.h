@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -199,7 +200,7 @@ class Graph {
  private:
   static const std::string kEmpty;
   std::vector<std::unique_ptr<Node>> nodes_;
-  std::map<std::string, Node*> by_name_;
+  std::unordered_map<std::string, Node*> by_name_;  // lookups only
   std::map<std::string, int> names_in_use_;  // lower-cased name -> next suffix
   std::vector<std::string> name_stack_;
   std::vector<std::string> device_stack_;

@@ -26,7 +26,7 @@ class PinnedHostAllocator final : public Allocator {
   std::string name() const override { return "pinned_host"; }
   AllocatorStats stats() const override;
   void reset_peak() override;
-  void release_cached();
+  void release_cached() override;
 
  private:
   mutable std::mutex mu_;

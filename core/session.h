@@ -12,6 +12,7 @@
 #pragma once
 
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -89,7 +90,7 @@ class Session {
   SessionState state_;
   std::mutex mu_;  // guards plans_ and placement_
   std::map<std::string, std::shared_ptr<Plan>> plans_;
-  std::map<const Node*, Device*> placement_;
+  std::unordered_map<const Node*, Device*> placement_;
   friend class Executor;
 };
 

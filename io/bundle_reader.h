@@ -72,9 +72,12 @@ class BundleReader {
   // (io/parallel_read.h). done(i, tensor) is called once per key with the checked tensor as soon
   // as it is read, on any of those threads and possibly concurrently (the caller synchronizes).
   // At most `threads` tensors are being read at once, so the memory beyond what done() keeps is
-  // at most `threads` tensors. Every entry is checked before any byte is read; a read or
-  // checksum error stops the call (the error of the first failing key is thrown once every
-  // thread has stopped), and the keys delivered to done() before it stay delivered.
+  // at most `threads` tensors. Every key is looked up and its dtype and shape checked before any
+  // byte is read (fixed-size tensors also their place in the data file); strings and
+  // partitioned tensors are read first, on the caller's thread, as lookup() reads them (host
+  // memory from host_allocator()). A read or checksum error stops the call (the error of the
+  // first failing key is thrown once every thread has stopped), and the keys delivered to
+  // done() before it stay delivered.
   void lookup_each(const std::vector<std::string>& keys, int threads,
                    const std::function<void(size_t, Tensor&&)>& done,
                    Allocator* allocator = nullptr, DeviceSpec device = {}) const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -36,7 +37,7 @@ class Run {
     const uint64_t piece = std::max<size_t>(o.piece_bytes, 1);
     for (size_t r = 0; r < ranges.size(); ++r) {
       const uint64_t size = ranges[r].size;
-      const size_t n = size == 0 ? 1 : static_cast<size_t>((size + piece - 1) / piece);
+      const size_t n = size == 0 ? 1 : static_cast<size_t>(size / piece + (size % piece != 0));
       states_[r].pieces_left.store(n, std::memory_order_relaxed);
       states_[r].piece_crc.assign(n, 0);
       for (size_t i = 0; i < n; ++i)
@@ -52,7 +53,10 @@ class Run {
       if (k >= pieces_.size()) return;
       const Piece& p = pieces_[k];
       RangeState& s = states_[p.range];
-      if (p.index == 0 && stopping_.load(std::memory_order_acquire)) {
+      // After a failure no range after the lowest failed one is begun; ranges before it still
+      // are (they were handed out earlier), so that the lowest failing range is found whatever
+      // the threads' timing.
+      if (p.index == 0 && p.range > lowest_failed_.load(std::memory_order_acquire)) {
         s.state.store(kAbandoned, std::memory_order_release);  // not begun: left alone
         continue;
       }
@@ -87,7 +91,8 @@ class Run {
     char* dst = s.dst + p.begin;
     uint32_t crc = 0;
     for (uint64_t done = 0; done < p.size;) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(options_.sub_piece_bytes, p.size - done));
+      const size_t n = static_cast<size_t>(
+          std::min<uint64_t>(std::max<size_t>(options_.sub_piece_bytes, 1), p.size - done));
       r.file->read_exact(r.offset + p.begin + done, n, dst + done);
       crc = crc32c::extend(crc, dst + done, n);
       done += n;
@@ -108,8 +113,8 @@ class Run {
     if (!first_error_ || range < first_error_range_) {
       first_error_ = e;
       first_error_range_ = range;
+      lowest_failed_.store(range, std::memory_order_release);
     }
-    stopping_.store(true, std::memory_order_release);
   }
 
   const std::vector<RangeRead>& ranges_;
@@ -118,7 +123,7 @@ class Run {
   std::vector<RangeState> states_;
   std::vector<Piece> pieces_;
   std::atomic<size_t> cursor_{0};
-  std::atomic<bool> stopping_{false};
+  std::atomic<size_t> lowest_failed_{std::numeric_limits<size_t>::max()};
   std::mutex mu_;
   std::exception_ptr first_error_;
   size_t first_error_range_ = 0;
@@ -137,8 +142,8 @@ void read_ranges_in_parallel(const std::vector<RangeRead>& ranges,
   for (size_t i = 0; i < helpers; ++i) {
     try {
       threads.emplace_back([&run] { run.work(); });
-    } catch (const std::system_error&) {
-      break;  // no more threads to be had: the ones running (and this one) do the work
+    } catch (...) {  // std::system_error, std::bad_alloc: the threads running do the work
+      break;
     }
   }
   run.work();

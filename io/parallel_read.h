@@ -26,11 +26,12 @@
 // after every byte has landed (crc is unmasked). Both may run on several threads at once for
 // different ranges. A zero-size range gets both calls.
 //
-// Errors: when a read, destination() or finished() throws, no new range is started; ranges
-// already begun are completed (their callbacks run as usual) or abandoned mid-way if they fail
-// too; once every thread has stopped, the exception of the lowest-numbered failed range is
-// rethrown. finished() has run for some ranges by then: callers that must be all-or-nothing
-// have to stage the results themselves.
+// Errors: when a read, destination() or finished() throws for range r, no range after r is
+// started any more (ranges before r still are, and ranges already begun are completed, their
+// callbacks running as usual, or abandoned mid-way if they fail too); once every thread has
+// stopped, the exception of the lowest-numbered failed range is rethrown. So when several
+// ranges would fail, the lowest of them is reported whatever the threads' timing. finished()
+// has run for some ranges by then: callers that must be all-or-nothing stage results themselves.
 #pragma once
 
 #include <cstddef>

@@ -2,6 +2,7 @@
 // variables on a thread of its own (CPU variables on io.restore_threads threads through
 // CheckpointReader::read_each, GPU variables through the pinned staging pool) and hands each
 // to the session as soon as it is read.
+#include <atomic>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -90,10 +91,16 @@ void Saver::restore(Session& sess, const std::string& save_path) {
   // Session's variable methods lock what they touch (core/session.h), so the read threads hand
   // over their variables without a lock of ours: with a lock here, the hand-over of many small
   // tensors was serial and the reading threads queued on it.
+  std::atomic<bool> adopt_failed{false};  // its NotFoundError is not a missing checkpoint key
   auto adopt = [&](const Variable& var, Tensor value) {
     Shape shape = var.shape();
     if (shape.fully_defined() && !(value.shape() == shape)) value = value.reshaped(shape);
-    sess.adopt_variable_value(var.name(), std::move(value));
+    try {
+      sess.adopt_variable_value(var.name(), std::move(value));
+    } catch (const NotFoundError&) {  // e.g. a session of another graph
+      adopt_failed = true;
+      throw;
+    }
   };
   auto restore_device = [&](const DeviceSpec& spec, const std::vector<Item>& items) {
     Device* device = devices.at(spec);  // at(): safe from several threads, operator[] is not
@@ -121,6 +128,7 @@ void Saver::restore(Session& sess, const std::string& save_path) {
         adopt(*item.var, std::move(value));
       }
     } catch (const NotFoundError& e) {
+      if (adopt_failed) throw;
       throw NotFoundError(std::string(kMissingKeyHelp) + e.what());
     }
   };
