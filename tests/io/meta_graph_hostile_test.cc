@@ -160,8 +160,8 @@ TEST_F(Hostile, InputsNamingMissingNodesOrOutputs) {
   }
   // Output indices no op has: past 2^31 (std::stoi would throw a non-kiln exception), and ones
   // that would make the importer invent billions of outputs for an op it does not know.
-  for (const std::string& in : {"c:2147483647", "c:2147483648", "c:99999999999999999999",
-                                "u:2000000000", "u:65536"}) {
+  for (const char* in : {"c:2147483647", "c:2147483648", "c:99999999999999999999",
+                        "u:2000000000", "u:65536"}) {
     kiln::MetaGraphDef mg;
     const_node(&mg, "c", {1}, true);
     node(&mg, "u", "NoSuchOpAnywhere");
@@ -172,7 +172,7 @@ TEST_F(Hostile, InputsNamingMissingNodesOrOutputs) {
 
 // Collections name tensors "node:index"; the index is the file's word too.
 TEST_F(Hostile, CollectionsNamingOutputsANodeLacks) {
-  for (const std::string& name : {"c:abc", "c:1", "c:", "c:99999999999", "c:-1"}) {
+  for (const char* name : {"c:abc", "c:1", "c:", "c:99999999999", "c:-1"}) {
     kiln::MetaGraphDef mg;
     const_node(&mg, "c", {1}, true);
     (*mg.mutable_collection_def())["things"].mutable_node_list()->add_value(name);

@@ -104,7 +104,8 @@ TEST_F(ParallelRead, EveryRangeLandsWithItsCrc) {
 }
 
 // finished() throwing for ranges 6 and 3: the call rethrows range 3's error whatever the
-// threads' timing; every range that was begun and did not fail was finished.
+// threads' timing (no range above the lowest failure is begun, every range below it is); every
+// range that was begun and did not fail was finished.
 TEST_F(ParallelRead, TheLowestFailedRangeIsRethrown) {
   const auto rs = ranges();
   for (int threads : {1, 2, 4}) {
@@ -135,8 +136,11 @@ TEST_F(ParallelRead, TheLowestFailedRangeIsRethrown) {
     } catch (const DataLossError& e) {
       EXPECT_STREQ(e.what(), "range 3");
     }
-    for (size_t i : begun)
-      if (i != 3 && i != 6) EXPECT_TRUE(finished.count(i)) << "range " << i << " begun, not finished";
+    for (size_t i : begun) {
+      if (i != 3 && i != 6) {
+        EXPECT_TRUE(finished.count(i)) << "range " << i << " begun, not finished";
+      }
+    }
     if (threads == 1) {  // one thread: nothing after range 3 is started
       EXPECT_EQ(*begun.rbegin(), 3u);
     }
