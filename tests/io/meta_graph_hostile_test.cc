@@ -152,7 +152,7 @@ TEST_F(Hostile, InputsNamingMissingNodesOrOutputs) {
     KILN_EXPECT_ERROR(import(mg), InvalidArgumentError, "empty input");
   }
   // An output index a known op does not have.
-  for (const std::string& in : {"c:1", "c:7", "c:65535"}) {
+  for (const char* in : {"c:1", "c:7", "c:65535"}) {
     kiln::MetaGraphDef mg;
     const_node(&mg, "c", {1}, true);
     node(&mg, "a", "Identity", {in});
