@@ -322,9 +322,11 @@ void BundleReader::lookup_each(const std::vector<std::string>& keys, int threads
   struct Planned {
     size_t key;
     BundleEntry entry;
+    Located loc;
   };
-  // Every entry is checked before any byte is read (a missing key or a bad entry fails the call
-  // with nothing delivered).
+  // Every key is looked up and its dtype and shape checked before any byte is read, fixed-size
+  // tensors also their place in the data file (strings and partitioned tensors are read whole,
+  // first, as read() reads them).
   std::vector<Planned> planned;
   std::vector<RangeRead> ranges;
   std::vector<std::pair<size_t, BundleEntry>> on_host;  // strings and partitioned tensors
@@ -339,7 +341,7 @@ void BundleReader::lookup_each(const std::vector<std::string>& keys, int threads
     }
     const Located loc = BundleReaderAccess::locate(r, keys[i], e, n);
     ranges.push_back({loc.data->file.get(), loc.offset, loc.size});
-    planned.push_back({i, std::move(e)});
+    planned.push_back({i, std::move(e), loc});
   }
   for (auto& [i, e] : on_host) done(i, read(keys[i], e));
 
@@ -358,14 +360,12 @@ void BundleReader::lookup_each(const std::vector<std::string>& keys, int threads
            },
        .finished =
            [&](size_t j, uint32_t crc) {
-             const BundleEntry& e = planned[j].entry;
-             const size_t key = planned[j].key;
-             if (crc32c::mask(crc) != e.masked_crc32c) {
+             const Planned& p = planned[j];
+             if (crc32c::mask(crc) != p.entry.masked_crc32c) {
                tensors[j] = Tensor();  // give the memory back now
-               const int64_t n = checked_num_elements(e, keys[key], r.prefix);
-               checksum_mismatch(BundleReaderAccess::locate(r, keys[key], e, n).context(r.prefix, keys[key]),
-                                 e.masked_crc32c, crc);
+               checksum_mismatch(p.loc.context(r.prefix, keys[p.key]), p.entry.masked_crc32c, crc);
              }
+             const size_t key = p.key;
              done(key, std::move(tensors[j]));
            }});
 }

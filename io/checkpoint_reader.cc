@@ -120,11 +120,8 @@ void CheckpointReader::read_each(const std::vector<std::string>& names, int thre
   if (is_v2()) return rep_->v2->lookup_each(names, threads, done, allocator, device);
   for (size_t i = 0; i < names.size(); ++i) {
     Tensor host = rep_->v1->lookup(names[i]);
-    if (allocator && host.dtype() != DType::kString && allocator != host.allocator()) {
-      Tensor t(host.dtype(), host.shape(), allocator, device);
-      if (host.bytes() > 0) std::memcpy(t.raw_data(), host.raw_data(), host.bytes());
-      host = std::move(t);
-    }
+    if (allocator && host.dtype() != DType::kString && allocator != host.allocator())
+      host = host.copy_to(allocator, device);
     done(i, std::move(host));
   }
 }
